@@ -147,8 +147,7 @@ func (v Value) writeJSON(b *strings.Builder) {
 	case Number:
 		b.WriteString(v.Number.String())
 	case String:
-		s, _ := json.Marshal(v.String)
-		b.Write(s)
+		writeJSONString(b, v.String)
 	case Array:
 		b.WriteByte('[')
 		for i, it := range v.Items {
@@ -164,8 +163,7 @@ func (v Value) writeJSON(b *strings.Builder) {
 			if i > 0 {
 				b.WriteByte(',')
 			}
-			k, _ := json.Marshal(m.Key)
-			b.Write(k)
+			writeJSONString(b, m.Key)
 			b.WriteByte(':')
 			m.Value.writeJSON(b)
 		}
@@ -192,4 +190,14 @@ func (v *Value) walk(path string, fn func(path string, m *Member)) {
 			m.Value.walk(p, fn)
 		}
 	}
+}
+
+// writeJSONString quotes s as JSON without escaping <, > and &, which V1
+// sample placeholders ("<<deviceKey>>") are full of.
+func writeJSONString(b *strings.Builder, s string) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s) // a string always encodes
+	b.Write(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
 }
