@@ -13,17 +13,13 @@ import (
 	"github.com/edgeplane/edgeplane/provider"
 )
 
-// version and commit are set by goreleaser at release time.
-var (
-	version = "dev"
-	commit  = ""
-)
+// version is set by goreleaser at release time.
+var version = "dev"
 
 func main() {
 	var debug bool
 	flag.BoolVar(&debug, "debug", false, "run the provider with support for debuggers like delve")
 	flag.Parse()
-	_ = commit // kept for `go version -m` readers; the provider reports version only
 
 	err := providerserver.Serve(context.Background(), provider.New(version), providerserver.ServeOpts{
 		Address: "registry.terraform.io/edgeplane/edgeplane",
