@@ -128,7 +128,7 @@ func plural(n int, noun string) string {
 // suggestFunction returns the known function closest to name, or "".
 func suggestFunction(name string) string {
 	up := strings.ToUpper(name)
-	best, bestDist := "", 3
+	best, bestDist := "", max(2, len(name)/3+1) // suggest at distance < bestDist
 	names := make([]string, 0, len(functions))
 	for n := range functions {
 		names = append(names, n)

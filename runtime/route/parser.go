@@ -158,6 +158,10 @@ var binaryLevels = [...][]struct {
 
 func (p *parser) parseExpr() *expr { return p.parseLevel(0) }
 
+func (p *parser) leave() { p.depth-- }
+
+// enter counts one level of nesting: parentheses, a function call, NOT or
+// unary minus.
 func (p *parser) enter() {
 	p.depth++
 	if p.depth > maxNesting {
@@ -170,8 +174,6 @@ func (p *parser) parseLevel(level int) *expr {
 	if level == len(binaryLevels) {
 		return p.parseUnary()
 	}
-	p.enter()
-	defer func() { p.depth-- }()
 	left := p.parseLevel(level + 1)
 	for {
 		o, ok := p.binaryOp(level)
@@ -244,16 +246,18 @@ func (p *parser) typeError(e *expr, expected string) {
 
 // parseUnary parses NOT x, -x or a primary expression.
 func (p *parser) parseUnary() *expr {
-	p.enter()
-	defer func() { p.depth-- }()
 	start := p.tok
 	switch {
 	case p.isKeyword("NOT"):
+		p.enter()
+		defer p.leave()
 		p.advance()
 		x := p.parseUnary()
 		p.check(x, mBool, "a boolean operand for NOT")
 		return &expr{op: opNot, args: []*expr{x}, typ: mBool | mUndef, off: start.off, end: x.end}
 	case p.tok.kind == tMinus:
+		p.enter()
+		defer p.leave()
 		p.advance()
 		x := p.parseUnary()
 		p.check(x, numArg, "a number operand for unary -")
@@ -277,6 +281,8 @@ func (p *parser) parsePrimary() *expr {
 	case tString:
 		return lit(strValue(t.str))
 	case tLParen:
+		p.enter()
+		defer p.leave()
 		p.advance()
 		x := p.parseExpr()
 		if p.tok.kind != tRParen {
@@ -385,6 +391,8 @@ func (p *parser) parseCall(name token) *expr {
 		panic(errAt(p.lx.text, name.off, name.end, "", msg))
 	}
 	e := &expr{op: opFunc, fn: f, typ: f.ret, off: name.off}
+	p.enter()
+	defer p.leave()
 	p.advance() // (
 	if p.tok.kind != tRParen {
 		for {
