@@ -2,6 +2,7 @@ package route
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -733,6 +734,17 @@ func TestAllocations(t *testing.T) {
 			}
 		})
 	}
+	t.Run("body costs fewer allocations than encoding/json", func(t *testing.T) {
+		r := MustParse(routeBody)
+		ours := testing.AllocsPerRun(100, func() { r.Match(m) })
+		baseline := testing.AllocsPerRun(100, func() {
+			var v map[string]any
+			_ = json.Unmarshal(m.Body, &v)
+		})
+		if ours > baseline {
+			t.Errorf("got %v allocations per $body evaluation, want at most %v (json.Unmarshal)", ours, baseline)
+		}
+	})
 	t.Run("table", func(t *testing.T) {
 		tab := NewTable([]Entry{
 			{Name: "a", Route: MustParse(routeProperties)},

@@ -213,3 +213,15 @@ func TestMustParsePanics(t *testing.T) {
 	}()
 	MustParse("FROM")
 }
+
+func TestEqual(t *testing.T) {
+	a := MustParse("select * from /messages where ((a = 'x')) /* c */ into $UPSTREAM")
+	b := MustParse(`FROM /messages/* WHERE a = "x" INTO $upstream`)
+	c := MustParse(`FROM /messages/* WHERE a = 'y' INTO $upstream`)
+	if !a.Equal(b) {
+		t.Errorf("%s and %s: got not equal, want equal", a, b)
+	}
+	if a.Equal(c) {
+		t.Errorf("%s and %s: got equal, want not equal", a, c)
+	}
+}

@@ -90,6 +90,12 @@ func (r *Route) String() string {
 	return b.String()
 }
 
+// Equal reports whether r and o are the same route: same source, condition
+// and sink, whatever their spelling, comments or redundant parentheses.
+func (r *Route) Equal(o *Route) bool {
+	return r.String() == o.String()
+}
+
 // Condition returns the WHERE condition in canonical form, or "" when the
 // route has none.
 func (r *Route) Condition() string {
