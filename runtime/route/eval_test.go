@@ -12,7 +12,7 @@ import (
 // testBody is the body of testMessage.
 const testBody = `{"a": {"b": [10, "x", {"c": true}]}, "n": null, "s": "héllo",
  "esc": "a\"b\u00e9\ud83d\ude00", "f": 1.5, "neg": -2, "arr": [], "obj": {},
- "key with space": 7, "big": 1e400, "dup": 1, "dup": 2, "t": true, "num": "12"}`
+ "key with space": 7, "\u006bey": 5, "big": 1e400, "dup": 1, "dup": 2, "t": true, "num": "12"}`
 
 func testMessage() *Message {
 	return &Message{
@@ -108,6 +108,7 @@ func TestLiterals(t *testing.T) {
 		{`'\u00e9t\u00C9'`, "'étÉ'"},
 		{`'\uD83D\uDE00'`, "'😀'"},
 		{`'\uD83D'`, "'\uFFFD'"},
+		{`'\uDB40\uDC01'`, `'\uDB40\uDC01'`}, // not printable, outside the BMP
 		{`'\/\b\f\n\r\t'`, `'/\u0008\u000C\u000A\u000D\u0009'`},
 		{`'tab	raw'`, `'tab\u0009raw'`},
 		{"true", "true"},
@@ -456,6 +457,7 @@ func TestBody(t *testing.T) {
 		{"$body.a.b.c", "undefined"},
 		{"$body.f.x", "undefined"},
 		{"$body['key with space']", "7"},
+		{"$body.key", "5"},
 		{`$body["a"]["b"][0]`, "10"},
 		{"$body.s", "'héllo'"},
 		{"$body.esc", `'a"bé😀'`},

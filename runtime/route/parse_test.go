@@ -225,3 +225,41 @@ func TestEqual(t *testing.T) {
 		t.Errorf("%s and %s: got equal, want not equal", a, c)
 	}
 }
+
+func TestInvalidSources(t *testing.T) {
+	for _, src := range []string{
+		"/x", "/messages/x", "/messages/modules/m/x", "/messages/modules/m/outputs/o/p",
+		"/messages//modules", "/messages/modules/*/outputs", "/messages/*/modules",
+		"/messages/modules/m'/outputs/o", "/twinChangeNotifications/x",
+	} {
+		t.Run(src, func(t *testing.T) {
+			_, err := Parse("FROM " + src + " INTO $upstream")
+			var e *Error
+			if !errors.As(err, &e) || e.Column != 6 || e.Token != src {
+				t.Errorf("got %v, want an error at column 6 on %q", err, src)
+			}
+		})
+	}
+}
+
+func TestLongTokenShortened(t *testing.T) {
+	long := strings.Repeat("é", 100)
+	_, err := Parse("FROM /* WHERE '" + long + "' = 1 INTO $upstream")
+	var e *Error
+	if !errors.As(err, &e) {
+		t.Fatalf("got %v, want *route.Error", err)
+	}
+	if want := "1"; e.Token != want {
+		t.Errorf("Token = %q, want %q", e.Token, want)
+	}
+	if got := len([]rune(e.Expected)); got > 100 {
+		t.Errorf("Expected has %d characters, want at most 100: %s", got, e.Expected)
+	}
+	_, err = Parse("FROM /* WHERE NOT '" + long + "' INTO $upstream")
+	if !errors.As(err, &e) {
+		t.Fatalf("got %v, want *route.Error", err)
+	}
+	if want := "'" + strings.Repeat("é", 56) + "..."; e.Token != want {
+		t.Errorf("Token = %q, want %q", e.Token, want)
+	}
+}

@@ -35,8 +35,6 @@ func newParser(text string) *parser {
 	return p
 }
 
-func (p *parser) text(t token) string { return p.lx.text[t.off:t.end] }
-
 // fail reports that the current token is not what was expected.
 func (p *parser) fail(expected string) {
 	panic(errAt(p.lx.text, p.tok.off, p.tok.end, expected, ""))
@@ -47,13 +45,6 @@ func (p *parser) advance() { p.tok = p.lx.next() }
 // isKeyword reports whether the current token is the keyword kw.
 func (p *parser) isKeyword(kw string) bool {
 	return p.tok.kind == tIdent && strings.EqualFold(p.tok.str, kw)
-}
-
-func (p *parser) expectKeyword(kw string) {
-	if !p.isKeyword(kw) {
-		p.fail(kw)
-	}
-	p.advance()
 }
 
 func (p *parser) expect(k tokKind, what string) token {
@@ -220,7 +211,7 @@ func (p *parser) binary(o op, l, r *expr) *expr {
 		e.typ = mNum | mUndef
 	default: // comparisons
 		if !comparable(l.typ, r.typ) {
-			p.typeError(r, "a "+l.typ.describe()+" to compare with "+p.lx.text[l.off:l.end])
+			p.typeError(r, "a "+l.typ.describe()+" to compare with "+shorten(p.lx.text[l.off:l.end]))
 		}
 		e.typ = mBool | mUndef
 	}
@@ -413,7 +404,7 @@ func (p *parser) parseCall(name token) *expr {
 	}
 	for i, a := range e.args {
 		p.check(a, f.argType(i), describeArg(f.argType(i))+" as argument "+
-			plural(i+1, "")+"of "+f.name)
+			strconv.Itoa(i+1)+" of "+f.name)
 	}
 	p.advance()
 	return e
