@@ -1,6 +1,7 @@
 package route
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -261,5 +262,28 @@ func TestLongTokenShortened(t *testing.T) {
 	}
 	if want := "'" + strings.Repeat("é", 56) + "..."; e.Token != want {
 		t.Errorf("Token = %q, want %q", e.Token, want)
+	}
+}
+
+func TestTextMarshalling(t *testing.T) {
+	type doc struct {
+		R *Route `json:"route"`
+	}
+	in := `{"route":"from /messages where a = \"x\" into $upstream"}`
+	var d doc
+	if err := json.Unmarshal([]byte(in), &d); err != nil {
+		t.Fatal(err)
+	}
+	out, err := json.Marshal(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"route":"FROM /messages/* WHERE a = 'x' INTO $upstream"}`; string(out) != want {
+		t.Errorf("got %s, want %s", out, want)
+	}
+	err = json.Unmarshal([]byte(`{"route":"FROM /* INT0 $upstream"}`), &d)
+	var e *Error
+	if !errors.As(err, &e) || e.Token != "INT0" {
+		t.Errorf("got %v, want a *route.Error on INT0", err)
 	}
 }
