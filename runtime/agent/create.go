@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"time"
 
 	nettypes "github.com/containers/common/libnetwork/types"
 	"github.com/containers/image/v5/manifest"
@@ -143,6 +144,9 @@ func (a *Agent) generate(m api.Module, s Spec, hash string) *specgen.SpecGenerat
 		// runs the checks itself at the module's interval.
 		h := &manifest.Schema2HealthConfig{Test: hc.Test, Retries: hc.Retries}
 		h.Timeout = parseDuration(hc.Timeout)
+		if h.Timeout == 0 {
+			h.Timeout = 30 * time.Second // Podman takes 0 literally
+		}
 		h.StartPeriod = parseDuration(hc.StartPeriod)
 		if h.Retries == 0 {
 			h.Retries = 3
