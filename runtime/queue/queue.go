@@ -594,6 +594,9 @@ func (q *Queue) append(items []Item) (*batch, error) {
 		q.disk += recLen
 		last = b
 	}
+	if len(q.jDone) > 0 { // drops made room
+		q.writeJournal(false)
+	}
 	return last, nil
 }
 
@@ -705,49 +708,73 @@ func (q *Queue) Ready() <-chan struct{} { return q.ready }
 // it in flight, dropping expired messages on the way. ok is false when no
 // message waits. The caller must Ack or Nack it.
 func (q *Queue) Next() (e Entry, ok bool, err error) {
+	es, err := q.NextN(1)
+	if err != nil || len(es) == 0 {
+		return Entry{}, false, err
+	}
+	return es[0], true, nil
+}
+
+// NextN hands out up to n messages as Next does, best first, with one
+// journal write for all of them.
+func (q *Queue) NextN(n int) ([]Entry, error) {
+	type pick struct {
+		e        *entry
+		redeliv  bool
+		seg      *segment
+		off, len int64
+	}
 	q.mu.Lock()
-	now := q.now().UnixNano()
-	var en *entry
-	for p := range q.pending {
-		for len(q.pending[p]) > 0 && en == nil {
-			c := q.pending[p][0]
-			q.pending[p] = q.pending[p][1:]
-			switch {
-			case c.state != statePending:
-			case c.expires <= now:
-				q.remove(c)
-				q.stats.DroppedExpired++
-			default:
-				en = c
-			}
-		}
-		if en != nil {
-			break
-		}
-	}
-	if en == nil {
+	if q.closed {
 		q.mu.Unlock()
-		return Entry{}, false, nil
+		return nil, ErrClosed
 	}
-	en.state = stateInFlight
-	q.inFlight++
-	redelivery := en.sent
-	if redelivery {
-		q.stats.Redelivered++
-	} else {
-		en.sent = true
-		q.jSent = append(q.jSent, en.seq)
+	now := q.now().UnixNano()
+	var picks []pick
+	for p := 0; p < len(q.pending) && len(picks) < n; {
+		if len(q.pending[p]) == 0 {
+			p++
+			continue
+		}
+		c := q.pending[p][0]
+		q.pending[p] = q.pending[p][1:]
+		switch {
+		case c.state != statePending:
+			continue
+		case c.expires <= now:
+			q.remove(c)
+			q.stats.DroppedExpired++
+			continue
+		}
+		c.state = stateInFlight
+		q.inFlight++
+		redeliv := c.sent
+		if c.sent {
+			q.stats.Redelivered++
+		} else {
+			c.sent = true
+			q.jSent = append(q.jSent, c.seq)
+		}
+		picks = append(picks, pick{c, redeliv, c.seg, c.off, int64(c.n)})
 	}
-	seg, off, n := en.seg, en.off, en.n
+	// The sent marks reach the file now, so that a crash of the process
+	// (not of the machine) cannot hide a possible duplicate.
+	q.writeJournal(false)
 	q.mu.Unlock()
 
-	// The segment stays while the entry is in flight, so read unlocked.
-	data := make([]byte, n)
-	if m, err := seg.f.ReadAt(data, off); err != nil && !(errors.Is(err, io.EOF) && m == len(data)) {
-		q.Nack(en.seq)
-		return Entry{}, false, fmt.Errorf("reading queue segment: %w", err)
+	// The segments stay while their entries are in flight: read unlocked.
+	out := make([]Entry, 0, len(picks))
+	for i, p := range picks {
+		data := make([]byte, p.len)
+		if m, err := p.seg.f.ReadAt(data, p.off); err != nil && !(errors.Is(err, io.EOF) && m == len(data)) {
+			for _, r := range picks[i:] {
+				q.Nack(r.e.seq)
+			}
+			return out, fmt.Errorf("reading queue segment: %w", err)
+		}
+		out = append(out, Entry{Seq: p.e.seq, Priority: int(p.e.prio), Data: data, Redelivery: p.redeliv})
 	}
-	return Entry{Seq: en.seq, Priority: int(en.prio), Data: data, Redelivery: redelivery}, true, nil
+	return out, nil
 }
 
 // Ack removes delivered messages for good. Unknown numbers are ignored.
@@ -762,6 +789,9 @@ func (q *Queue) Ack(seqs ...uint64) {
 		q.remove(e)
 		q.stats.Delivered++
 	}
+	// Written now, synced within a second: after a crash of the process
+	// these messages are not sent again.
+	q.writeJournal(false)
 }
 
 // Nack puts messages in flight back at their place in the queue.
