@@ -302,6 +302,21 @@ type result struct {
 func (f *Forwarder) deliver(ctx context.Context, client mqtt.Client, cfg *config, lost <-chan struct{}) (int, error) {
 	results := make(chan result, f.window)
 	inFlight := make(map[uint64]struct{}, f.window)
+
+	// PUBACKs come in publish order on one connection, so one goroutine
+	// waiting on the tokens in order is as quick as one per token.
+	type published struct {
+		seq uint64
+		tok mqtt.Token
+	}
+	pubs := make(chan published, f.window)
+	defer close(pubs)
+	go func() {
+		for p := range pubs {
+			<-p.tok.Done()
+			results <- result{p.seq, p.tok.Error()}
+		}
+	}()
 	delivered := 0
 	var acks []uint64
 
@@ -347,10 +362,7 @@ func (f *Forwarder) deliver(ctx context.Context, client mqtt.Client, cfg *config
 			}
 			tok := client.Publish(m.Topic(cfg.topicPrefix, f.device), 1, false, m.Body)
 			inFlight[e.Seq] = struct{}{}
-			go func(seq uint64) {
-				<-tok.Done()
-				results <- result{seq, tok.Error()}
-			}(e.Seq)
+			pubs <- published{e.Seq, tok}
 		}
 		if failure != nil {
 			break
