@@ -552,3 +552,27 @@ func TestCrashLosesNoAcknowledgedMessage(t *testing.T) {
 		t.Errorf("got %d duplicates at the broker, but Redelivered %d: duplicates went uncounted", dups, s.Redelivered)
 	}
 }
+
+func TestHealthyAndClose(t *testing.T) {
+	dir := t.TempDir()
+	f, err := New(dir, "gw1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Healthy(); err != nil {
+		t.Errorf("Healthy of a new forwarder: got %v, want nil", err)
+	}
+	if _, err := New(dir, "gw1", nil); err == nil {
+		t.Error("second New on the same directory: got nil error, want one")
+	}
+	f.Close()
+	if err := f.Healthy(); !errors.Is(err, ErrClosed) {
+		t.Errorf("Healthy after Close: got %v, want ErrClosed", err)
+	}
+	if err := f.Enqueue(msg("late", 0)); err == nil {
+		t.Error("Enqueue after Close: got nil error, want one")
+	}
+	if err := f.Run(t.Context()); !errors.Is(err, ErrClosed) {
+		t.Errorf("Run after Close: got %v, want ErrClosed", err)
+	}
+}
