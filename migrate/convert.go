@@ -265,6 +265,10 @@ func (p *Plan) planModules(gw *Gateway, images *ImageMap) (map[string]*PlannedMo
 
 		p.planImage(pm, images, it)
 		p.planTwin(pm, it)
+		if m.LoaderType == LoaderDotnet {
+			it.Notes = append(it.Notes, "The dotnet loader ran .NET Framework assemblies, "+
+				"which need Windows: port the module to current .NET to run it in a Linux container.")
+		}
 		if known && b.advice != "" {
 			it.Notes = append(it.Notes, "V1: "+b.what+"; "+b.advice+".")
 		}

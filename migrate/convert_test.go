@@ -376,3 +376,18 @@ func TestNames(t *testing.T) {
 		}
 	}
 }
+
+func TestDotnetFrameworkNote(t *testing.T) {
+	p := plan(t, gateway([]string{module("f", "dotnet", `{"assembly.name": "F", "entry.type": "F.M"}`),
+		module("c", "dotnetcore", `{"assembly.name": "C", "entry.type": "C.M"}`)}), Options{DeviceID: "gw"})
+	tests := []struct {
+		subject string
+		want    bool
+	}{{`module "f"`, true}, {`module "c"`, false}}
+	for _, tt := range tests {
+		notes := strings.Join(item(t, p, tt.subject).Notes, " ")
+		if got := strings.Contains(notes, "need Windows"); got != tt.want {
+			t.Errorf("%s: got Windows note %v, want %v (notes %q)", tt.subject, got, tt.want, notes)
+		}
+	}
+}
