@@ -46,15 +46,21 @@ func (s *Server) deviceDesired(w http.ResponseWriter, r *http.Request, dev api.D
 		if v != after {
 			return s.writeDesired(w, r, dev.ID)
 		}
+		s.waits.waiting.Add(1)
 		select {
 		case <-changed:
 		case <-timer.C:
+			s.waits.waiting.Add(-1)
 			w.WriteHeader(http.StatusNotModified)
 			return nil
 		case <-s.closed:
+			s.waits.waiting.Add(-1)
 			w.WriteHeader(http.StatusNotModified)
 			return nil
 		case <-r.Context().Done():
+		}
+		s.waits.waiting.Add(-1)
+		if r.Context().Err() != nil {
 			return nil
 		}
 	}

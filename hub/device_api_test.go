@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgeplane/edgeplane/hub"
 	"github.com/edgeplane/edgeplane/hub/api"
 )
 
@@ -69,6 +70,7 @@ func TestDeviceLongPoll(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			got := make(chan response, 1)
 			go func() { got <- h.poll(d, ds.Version, "30s") }()
+			waitWaiting(t, h.srv, 1)
 			want := http.StatusOK
 			if c.method == "PUT" && c.name != "module" {
 				want = http.StatusCreated
@@ -209,4 +211,17 @@ func TestAuth(t *testing.T) {
 	if ds.DeviceID != "gw-b" {
 		t.Fatalf("got the document of %q, want gw-b's", ds.DeviceID)
 	}
+}
+
+// waitWaiting waits until srv has n long-polls waiting, so that a test's
+// write wakes a poll instead of racing it.
+func waitWaiting(t testing.TB, srv *hub.Server, n int) {
+	t.Helper()
+	for range 3000 {
+		if srv.Waiting() >= n {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("got %d waiting long-polls, want %d", srv.Waiting(), n)
 }

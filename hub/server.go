@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/edgeplane/edgeplane/hub/store"
@@ -181,6 +182,11 @@ func joinComma(ss []string) string {
 	return out
 }
 
+// Waiting returns how many device long-polls are waiting for a change.
+func (s *Server) Waiting() int {
+	return int(s.waits.waiting.Load())
+}
+
 // Close answers every waiting long-poll with 304 and makes new ones answer
 // at once, so that an http.Server's Shutdown does not wait for them. It
 // does not close the store.
@@ -212,8 +218,9 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 
 // broker wakes long-polls when a device's desired state changes.
 type broker struct {
-	mu    sync.Mutex
-	chans map[string]chan struct{}
+	mu      sync.Mutex
+	chans   map[string]chan struct{}
+	waiting atomic.Int64
 }
 
 func newBroker() *broker {
