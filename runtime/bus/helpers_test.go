@@ -18,7 +18,7 @@ import (
 )
 
 // requireMosquitto fails (or skips under -short) when Mosquitto is missing.
-func requireMosquitto(t *testing.T) {
+func requireMosquitto(t testing.TB) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("integration test: needs Mosquitto")
@@ -81,16 +81,20 @@ type testBus struct {
 }
 
 // startBus runs a bus for ds until the test ends.
-func startBus(t *testing.T, ds *api.DesiredState, up router.Upstream) *testBus {
+func startBus(t testing.TB, ds *api.DesiredState, up router.Upstream) *testBus {
 	t.Helper()
 	return startBusIn(t, shortTempDir(t), ds, up)
 }
 
 // startBusIn runs a bus in dir for ds until stop or the end of the test.
-func startBusIn(t *testing.T, dir string, ds *api.DesiredState, up router.Upstream) *testBus {
+func startBusIn(t testing.TB, dir string, ds *api.DesiredState, up router.Upstream) *testBus {
 	t.Helper()
 	requireMosquitto(t)
-	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	level := slog.LevelInfo
+	if _, bench := t.(*testing.B); bench {
+		level = slog.LevelWarn
+	}
+	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: level}))
 	b, err := New(Config{DeviceID: "dev1", Dir: dir, Routes: testRoutes, Upstream: up, Log: log})
 	if err != nil {
 		t.Fatal(err)
@@ -153,7 +157,7 @@ func configFromEnvList(env []string) (sdk.Config, error) {
 
 // shortTempDir is a temporary directory with a path short enough for a
 // Unix socket (108 bytes).
-func shortTempDir(t *testing.T) string {
+func shortTempDir(t testing.TB) string {
 	t.Helper()
 	d, err := os.MkdirTemp("", "epbus")
 	if err != nil {
@@ -165,7 +169,7 @@ func shortTempDir(t *testing.T) string {
 
 // waitFor polls cond until it holds; it fails the test after a minute, a
 // bound for hangs rather than a timing assertion.
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(time.Minute)
 	for !cond() {
@@ -176,7 +180,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(p)))
