@@ -148,8 +148,8 @@ func rawHop(tb testing.TB, url string, n int, every time.Duration) (*sink, time.
 func benchBus(b *testing.B) *testBus {
 	ds := &api.DesiredState{DeviceID: "dev1",
 		Modules: []api.Module{{Name: "a"}, {Name: "b"}},
-		Routes:  []api.Route{{Name: "r", Text: "a/out -> b/in"}}}
-	return startBus(b, ds, nil)
+		Routes:  []api.Route{rt("r", "a/out", "b/in", "")}}
+	return startBus(b, ds)
 }
 
 // BenchmarkBusThroughput sends b.N messages of 256 bytes at QoS 1 through

@@ -3,7 +3,6 @@ package bus
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -13,7 +12,6 @@ import (
 	"time"
 
 	"github.com/edgeplane/edgeplane/hub/api"
-	"github.com/edgeplane/edgeplane/runtime/router"
 	"github.com/edgeplane/edgeplane/sdk"
 )
 
@@ -31,29 +29,19 @@ func requireMosquitto(t testing.TB) {
 	}
 }
 
-// testRoutes is a route table for tests of the bus alone, before route
-// text is involved: each route's text is "module/output -> module/input"
-// or "module/output -> $upstream".
-func testRoutes(rs []api.Route) (router.Routes, error) {
-	tbl := staticRoutes{}
-	for _, r := range rs {
-		from, to, ok := strings.Cut(r.Text, " -> ")
-		if !ok {
-			return nil, fmt.Errorf("route %q: want \"m/o -> m/i\"", r.Name)
-		}
-		t := router.Target{Route: r.Name, Priority: r.Priority, Upstream: to == "$upstream"}
-		if !t.Upstream {
-			t.Module, t.Input, _ = strings.Cut(to, "/")
-		}
-		tbl[from] = append(tbl[from], t)
+// rt is a route from module output "m/o" to module input "m/i" or to
+// "$upstream", with an optional WHERE condition.
+func rt(name, from, to, where string) api.Route {
+	text := "FROM /messages/modules/" + strings.Replace(from, "/", "/outputs/", 1)
+	if where != "" {
+		text += " WHERE " + where
 	}
-	return tbl, nil
-}
-
-type staticRoutes map[string][]router.Target
-
-func (s staticRoutes) Targets(m *router.Message, dst []router.Target) ([]router.Target, error) {
-	return append(dst, s[m.Module+"/"+m.Output]...), nil
+	if to == "$upstream" {
+		text += " INTO $upstream"
+	} else {
+		text += ` INTO BrokeredEndpoint("/modules/` + strings.Replace(to, "/", "/inputs/", 1) + `")`
+	}
+	return api.Route{Name: name, Text: text}
 }
 
 // reporter records reported patches.
@@ -81,13 +69,13 @@ type testBus struct {
 }
 
 // startBus runs a bus for ds until the test ends.
-func startBus(t testing.TB, ds *api.DesiredState, up router.Upstream) *testBus {
+func startBus(t testing.TB, ds *api.DesiredState) *testBus {
 	t.Helper()
-	return startBusIn(t, shortTempDir(t), ds, up)
+	return startBusIn(t, shortTempDir(t), ds)
 }
 
 // startBusIn runs a bus in dir for ds until stop or the end of the test.
-func startBusIn(t testing.TB, dir string, ds *api.DesiredState, up router.Upstream) *testBus {
+func startBusIn(t testing.TB, dir string, ds *api.DesiredState) *testBus {
 	t.Helper()
 	requireMosquitto(t)
 	level := slog.LevelInfo
@@ -95,7 +83,7 @@ func startBusIn(t testing.TB, dir string, ds *api.DesiredState, up router.Upstre
 		level = slog.LevelWarn
 	}
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: level}))
-	b, err := New(Config{DeviceID: "dev1", Dir: dir, Routes: testRoutes, Upstream: up, Log: log})
+	b, err := New(Config{DeviceID: "dev1", Dir: dir, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
