@@ -581,7 +581,12 @@ func TestHealthyAndClose(t *testing.T) {
 	if _, err := New(dir, "gw1", nil); err == nil {
 		t.Error("second New on the same directory: got nil error, want one")
 	}
-	f.Close()
+	ran := make(chan error, 1)
+	go func() { ran <- f.Run(context.Background()) }()
+	f.Close() // stops Run
+	if err := <-ran; !errors.Is(err, ErrClosed) {
+		t.Errorf("Run stopped by Close: got %v, want ErrClosed", err)
+	}
 	if err := f.Healthy(); !errors.Is(err, ErrClosed) {
 		t.Errorf("Healthy after Close: got %v, want ErrClosed", err)
 	}
