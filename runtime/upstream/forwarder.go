@@ -65,7 +65,7 @@ type Forwarder struct {
 
 	connected atomic.Bool
 	running   sync.WaitGroup // a Run in progress; Close waits for it
-	runOnce   atomic.Bool    // Run was called
+	runActive atomic.Bool    // a Run is in progress
 
 	// Tuning; tests shorten the back-off.
 	window     int // publishes awaiting PUBACK at most
@@ -187,20 +187,21 @@ func (f *Forwarder) Enqueue(msgs ...Message) error {
 
 // Run delivers queued messages until ctx ends, connecting and reconnecting
 // to the configured endpoint with exponential back-off. It returns nil when
-// ctx ends, ErrClosed after Close, and an error when called a second time.
+// ctx ends, ErrClosed after Close, and an error while another Run runs.
 func (f *Forwarder) Run(ctx context.Context) error {
 	f.mu.Lock()
 	if f.closed {
 		f.mu.Unlock()
 		return ErrClosed
 	}
-	if f.runOnce.Swap(true) {
+	if f.runActive.Swap(true) {
 		f.mu.Unlock()
-		return errors.New("upstream forwarder: Run called twice")
+		return errors.New("upstream forwarder: Run is already running")
 	}
 	f.running.Add(1)
 	f.mu.Unlock()
 	defer f.running.Done()
+	defer f.runActive.Store(false)
 
 	backoff := f.minBackoff
 	for {
