@@ -1,0 +1,1 @@
+# This migration needs no input variables.
