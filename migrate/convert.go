@@ -3,6 +3,7 @@ package migrate
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/edgeplane/edgeplane/hub/api"
@@ -89,7 +90,8 @@ type Plan struct {
 	// user to consider; they are not generated.
 	Suggestions []Suggestion
 
-	linkItems map[int]*Item // by link index
+	linkItems     map[int]*Item   // by link index
+	upstreamNames map[string]bool // V1 names of the IoT Hub modules
 }
 
 // PlannedModule is an edgeplane_module (and maybe a twin) for a V1 module.
@@ -212,6 +214,7 @@ func (p *Plan) planDevice(gw *Gateway, flagID string) error {
 }
 
 func (p *Plan) planModules(gw *Gateway, images *ImageMap) (map[string]*PlannedModule, error) {
+	p.upstreamNames = map[string]bool{}
 	byName := map[string]*PlannedModule{} // V1 name → planned container module
 	edgeNames := map[string]string{}      // Edgeplane name → V1 name
 	labels := map[string]bool{}
@@ -232,6 +235,7 @@ func (p *Plan) planModules(gw *Gateway, images *ImageMap) (map[string]*PlannedMo
 
 		switch b.role {
 		case RoleUpstream:
+			p.upstreamNames[m.Name] = true
 			p.planUpstream(m, it)
 			continue
 		case RoleLeftOut:
@@ -257,10 +261,14 @@ func (p *Plan) planModules(gw *Gateway, images *ImageMap) (map[string]*PlannedMo
 			it.Notes = append(it.Notes, fmt.Sprintf("Named %q: Edgeplane module names are "+
 				"letters, digits, '.', '_' and '-'.", pm.Name))
 		}
-		pm.Label = uniqueLabel(label(pm.Name), labels)
+		pm.Label = uniqueName(label(pm.Name), labels)
 
 		p.planImage(pm, images, it)
 		p.planTwin(pm, it)
+		if m.LoaderType == LoaderDotnet {
+			it.Notes = append(it.Notes, "The dotnet loader ran .NET Framework assemblies, "+
+				"which need Windows: port the module to current .NET to run it in a Linux container.")
+		}
 		if known && b.advice != "" {
 			it.Notes = append(it.Notes, "V1: "+b.what+"; "+b.advice+".")
 		}
@@ -382,132 +390,97 @@ func (p *Plan) planUpstream(m *Module, it *Item) {
 	}
 }
 
+// routeSet collects routes, one per source and sink, with unique names.
+type routeSet struct {
+	p             *Plan
+	made          map[[2]string]*PlannedRoute // by source and sink name
+	names, labels map[string]bool
+}
+
+// add returns the route from src to sink (nil for $upstream) and whether it
+// is new; an existing one is returned as it is.
+func (rs *routeSet) add(l *Link, src, sink *PlannedModule) (*PlannedRoute, bool) {
+	k := [2]string{src.Name, "$upstream"}
+	if sink != nil {
+		k[1] = sink.Name
+	}
+	if r, dup := rs.made[k]; dup {
+		return r, false
+	}
+	r := &PlannedRoute{Source: src, Sink: sink, Link: l}
+	to := "upstream"
+	r.Text = fmt.Sprintf("FROM /messages/modules/%s/* INTO $upstream", src.Name)
+	if sink != nil {
+		to = sink.Name
+		r.Text = fmt.Sprintf(`FROM /messages/modules/%s/* INTO BrokeredEndpoint("/modules/%s/inputs/%s")`,
+			src.Name, sink.Name, SinkInput)
+	}
+	r.Name = uniqueName(routeName(src.Name, to), rs.names)
+	r.Label = uniqueName(label(r.Name), rs.labels)
+	rs.made[k] = r
+	rs.p.Routes = append(rs.p.Routes, r)
+	return r, true
+}
+
 // planRoutes makes one route per link (several for a "*" source) and one
 // summary item per link.
 func (p *Plan) planRoutes(gw *Gateway, byName map[string]*PlannedModule) {
-	type key struct{ src, sink string }
-	made := map[key]*PlannedRoute{}
+	rs := &routeSet{p: p, made: map[[2]string]*PlannedRoute{}, names: map[string]bool{},
+		labels: map[string]bool{}}
 	p.linkItems = map[int]*Item{}
-	names := map[string]bool{}
-	labels := map[string]bool{}
-	upstream := func(name string) bool {
-		for i := range gw.Modules {
-			if gw.Modules[i].Name == name {
-				b, _ := classify(&gw.Modules[i])
-				_, replaced := byName[name]
-				return b.role == RoleUpstream && !replaced
-			}
-		}
-		return false
-	}
-
-	add := func(l *Link, src *PlannedModule, sinkName string) (*PlannedRoute, bool) {
-		sink := byName[sinkName]
-		k := key{src.Name, "$upstream"}
-		if sink != nil {
-			k.sink = sink.Name
-		}
-		if r, dup := made[k]; dup {
-			return r, false
-		}
-		r := &PlannedRoute{Source: src, Sink: sink, Link: l}
-		to := "upstream"
-		r.Text = fmt.Sprintf("FROM /messages/modules/%s/* INTO $upstream", src.Name)
-		if sink != nil {
-			to = sink.Name
-			r.Text = fmt.Sprintf(`FROM /messages/modules/%s/* INTO BrokeredEndpoint("/modules/%s/inputs/%s")`,
-				src.Name, sink.Name, SinkInput)
-		}
-		r.Name = uniqueName(routeName(src.Name, to), names)
-		r.Label = uniqueLabel(label(r.Name), labels)
-		made[k] = r
-		p.Routes = append(p.Routes, r)
-		return r, true
-	}
-
 	for i := range gw.Links {
 		l := &gw.Links[i]
 		it := &Item{Subject: fmt.Sprintf("links[%d] %s -> %s", l.Index, l.Source, l.Sink)}
 		p.Items = append(p.Items, it)
 		p.linkItems[l.Index] = it
-		sink, sinkOK := byName[l.Sink]
-		toUpstream := upstream(l.Sink)
-
-		// Links that touch a module Edgeplane does not have.
-		leftOutNote := func(name string) {
-			it.Notes = append(it.Notes, fmt.Sprintf("Module %q is left out (see its entry), so "+
-				"this link is not turned into a route.", name))
-		}
-		if !sinkOK && !toUpstream {
-			it.leftOut = true
-			it.Result = fmt.Sprintf("sink %q is left out", l.Sink)
-			leftOutNote(l.Sink)
+		if p.linkLeftOut(l, it, byName) {
 			continue
-		}
-		if l.Source != "*" {
-			if upstream(l.Source) {
-				it.leftOut = true
-				it.Result = "cloud-to-device"
-				it.Notes = append(it.Notes, fmt.Sprintf("In V1 %q passed messages from IoT Hub "+
-					"(cloud-to-device) to %q. Edgeplane's $upstream only sends: give the module "+
-					"its commands as twin desired properties from Terraform, or through a module "+
-					"that subscribes to your broker.", l.Source, l.Sink))
-				continue
-			}
-			if _, ok := byName[l.Source]; !ok {
-				it.leftOut = true
-				it.Result = fmt.Sprintf("source %q is left out", l.Source)
-				leftOutNote(l.Source)
-				continue
-			}
 		}
 
 		// The sources: one module, or every other one for "*".
-		var sources []*PlannedModule
+		sink := byName[l.Sink] // nil for $upstream
+		sources := []*PlannedModule{byName[l.Source]}
 		var skipped []string
 		if l.Source == "*" {
+			sources = nil
 			for j := range gw.Modules {
 				name := gw.Modules[j].Name
-				src, ok := byName[name]
-				switch {
-				case name == l.Sink:
-				case ok:
+				if src, ok := byName[name]; ok && name != l.Sink {
 					sources = append(sources, src)
-				default:
+				} else if name != l.Sink {
 					skipped = append(skipped, name)
 				}
 			}
-		} else {
-			sources = append(sources, byName[l.Source])
 		}
 
+		// The routes, leaving out loops and routes made before.
 		var routes, dups []string
 		for _, src := range sources {
-			if sink != nil && src == sink {
+			if src == sink {
 				it.leftOut = true
 				it.Result = "a module linked to itself"
 				it.Notes = append(it.Notes, "A route from a module into its own input would "+
 					"loop; V1 never delivered a module's messages back to it.")
 				continue
 			}
-			r, isNew := add(l, src, l.Sink)
-			if isNew {
+			if r, isNew := rs.add(l, src, sink); isNew {
 				routes = append(routes, "edgeplane_route."+r.Label)
 			} else {
-				dups = append(dups, fmt.Sprintf("%s (from %s)", r.Name, r.Link.Where()))
+				dups = append(dups, fmt.Sprintf("edgeplane_route.%s (from %s)", r.Label, r.Link.Where()))
 			}
 		}
 		if it.leftOut {
 			continue
 		}
 
-		switch len(routes) {
-		case 0:
-			if len(dups) == 0 {
-				it.leftOut = true
-				it.Result = "no module to route from"
-			}
-		case 1:
+		// What the summary says.
+		switch {
+		case len(routes) == 0 && len(dups) == 0:
+			it.leftOut = true
+			it.Result = "no module to route from"
+		case len(routes) == 0:
+			it.Result = "already routed"
+		case len(routes) == 1:
 			it.Result = routes[0]
 		default:
 			it.Result = fmt.Sprintf("%d routes", len(routes))
@@ -526,6 +499,35 @@ func (p *Plan) planRoutes(gw *Gateway, byName map[string]*PlannedModule) {
 	}
 }
 
+// linkLeftOut reports, and explains in it, whether l touches a module that
+// Edgeplane does not have, or carries cloud-to-device messages.
+func (p *Plan) linkLeftOut(l *Link, it *Item, byName map[string]*PlannedModule) bool {
+	leftOut := func(result, note string) bool {
+		it.leftOut = true
+		it.Result = result
+		it.Notes = append(it.Notes, note)
+		return true
+	}
+	isModule := func(name string) bool { _, ok := byName[name]; return ok }
+
+	switch {
+	case !isModule(l.Sink) && !p.upstreamNames[l.Sink]:
+		return leftOut(fmt.Sprintf("sink %q is left out", l.Sink), fmt.Sprintf("Module %q is "+
+			"left out (see its entry), so this link is not turned into a route.", l.Sink))
+	case l.Source == "*":
+		return false
+	case p.upstreamNames[l.Source]:
+		return leftOut("cloud-to-device", fmt.Sprintf("In V1 %q passed messages from IoT Hub "+
+			"(cloud-to-device) to %q. Edgeplane's $upstream only sends: give the module its "+
+			"commands as twin desired properties from Terraform, or through a module that "+
+			"subscribes to your broker.", l.Source, l.Sink))
+	case !isModule(l.Source):
+		return leftOut(fmt.Sprintf("source %q is left out", l.Source), fmt.Sprintf("Module %q "+
+			"is left out (see its entry), so this link is not turned into a route.", l.Source))
+	}
+	return false
+}
+
 // suggest finds paths A -> M -> IoT Hub through a left-out module M (the
 // identity map, typically) and proposes the route from A to $upstream, which
 // the user may want once they have replaced what M did. Paths that end at
@@ -537,19 +539,11 @@ func (p *Plan) suggest(gw *Gateway, byName map[string]*PlannedModule) {
 	for _, r := range p.Routes {
 		existing[r.Text] = true
 	}
-	upstream := map[string]bool{}
-	leftOut := map[string]bool{}
-	for i := range gw.Modules {
-		m := &gw.Modules[i]
-		b, _ := classify(m)
-		_, migrated := byName[m.Name]
-		upstream[m.Name] = b.role == RoleUpstream && !migrated
-		leftOut[m.Name] = b.role == RoleLeftOut && !migrated
-	}
+	leftOut := func(name string) bool { _, ok := byName[name]; return !ok && !p.upstreamNames[name] }
 
 	for i := range gw.Modules {
 		via := gw.Modules[i].Name
-		if !leftOut[via] {
+		if !leftOut(via) {
 			continue
 		}
 		for _, in := range gw.Links {
@@ -558,10 +552,7 @@ func (p *Plan) suggest(gw *Gateway, byName map[string]*PlannedModule) {
 				continue
 			}
 			for _, out := range gw.Links {
-				if out.Source != via {
-					continue
-				}
-				if !upstream[out.Sink] {
+				if out.Source != via || !p.upstreamNames[out.Sink] {
 					continue
 				}
 				text := fmt.Sprintf("FROM /messages/modules/%s/* INTO $upstream", src.Name)
@@ -572,9 +563,10 @@ func (p *Plan) suggest(gw *Gateway, byName map[string]*PlannedModule) {
 				p.Suggestions = append(p.Suggestions, Suggestion{Via: via,
 					Links: []int{in.Index, out.Index}, Route: text})
 				for _, i := range []int{in.Index, out.Index} {
-					if it := p.linkItems[i]; it != nil {
-						it.Notes = append(it.Notes, "A direct route may replace the path "+
-							"through it: see Routes you may want.")
+					const note = "A direct route may replace the path through it: see Routes " +
+						"you may want."
+					if it := p.linkItems[i]; it != nil && !slices.Contains(it.Notes, note) {
+						it.Notes = append(it.Notes, note)
 					}
 				}
 			}
@@ -624,10 +616,6 @@ func label(name string) string {
 		s = "m_" + s
 	}
 	return s
-}
-
-func uniqueLabel(l string, used map[string]bool) string {
-	return uniqueName(l, used)
 }
 
 // uniqueName returns s, or s with the first free suffix 2, 3, ... joined by

@@ -153,6 +153,7 @@ func TestLinkStatus(t *testing.T) {
 		`{"source": "IoTHub", "sink": "a"}`,
 		`{"source": "*", "sink": "log"}`,
 		`{"source": "a", "sink": "a"}`,
+		`{"source": "a", "sink": "log"}`,
 	), Options{DeviceID: "gw"})
 
 	tests := []struct {
@@ -165,6 +166,7 @@ func TestLinkStatus(t *testing.T) {
 		{"links[2] IoTHub -> a", LeftOut, "cloud-to-device"},
 		{"links[3] * -> log", Migrated, "edgeplane_route.a_to_log"},
 		{"links[4] a -> a", LeftOut, "a module linked to itself"},
+		{"links[5] a -> log", Migrated, "already routed"},
 		{`module "mapping"`, LeftOut, "no Edgeplane equivalent"},
 	}
 	for _, tt := range tests {
@@ -172,6 +174,10 @@ func TestLinkStatus(t *testing.T) {
 		if it.Status() != tt.want || it.Result != tt.result {
 			t.Errorf("%s: got %s %q, want %s %q", tt.subject, it.Status(), it.Result, tt.want, tt.result)
 		}
+	}
+
+	if notes := item(t, p, "links[1] mapping -> IoTHub").Notes; len(notes) != 2 {
+		t.Errorf("got notes %q, want the left-out reason and one pointer to the suggestion", notes)
 	}
 
 	// The path a -> mapping -> IoTHub is offered as a route, not generated.
@@ -367,6 +373,21 @@ func TestNames(t *testing.T) {
 		}
 		if got := label(edgeName(tt.in)); got != tt.label {
 			t.Errorf("label(%q): got %q, want %q", tt.in, got, tt.label)
+		}
+	}
+}
+
+func TestDotnetFrameworkNote(t *testing.T) {
+	p := plan(t, gateway([]string{module("f", "dotnet", `{"assembly.name": "F", "entry.type": "F.M"}`),
+		module("c", "dotnetcore", `{"assembly.name": "C", "entry.type": "C.M"}`)}), Options{DeviceID: "gw"})
+	tests := []struct {
+		subject string
+		want    bool
+	}{{`module "f"`, true}, {`module "c"`, false}}
+	for _, tt := range tests {
+		notes := strings.Join(item(t, p, tt.subject).Notes, " ")
+		if got := strings.Contains(notes, "need Windows"); got != tt.want {
+			t.Errorf("%s: got Windows note %v, want %v (notes %q)", tt.subject, got, tt.want, notes)
 		}
 	}
 }

@@ -15,8 +15,11 @@
 //     no Edgeplane equivalent (identity mapping, Bluetooth LE) are left out
 //     and reported with what to do instead; links that touch them are
 //     reported, never guessed.
-//   - Result.Files renders main.tf and variables.tf with hclwrite (so they
-//     are `terraform fmt` clean) and MIGRATION.md, the list of what is left.
+//   - ParseImageMap reads the user's map of module (or entrypoint) to
+//     container image.
+//   - Plan.Files renders main.tf and variables.tf with hclwrite (so they
+//     are `terraform fmt` clean) and MIGRATION.md, the list of what is
+//     left; Plan.Summary prints the table of what became of each V1 item.
 //   - WriteDir puts the files in place all at once, or not at all.
 //
 // It does not build container images, invent image names, contact a hub or

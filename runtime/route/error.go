@@ -21,12 +21,13 @@ type Error struct {
 // Error formats the error as
 // `line 1, column 42: expected INTO, found "INT0"`.
 func (e *Error) Error() string {
+	return "line " + strconv.Itoa(e.Line) + ", column " + strconv.Itoa(e.Column) + ": " + e.Detail()
+}
+
+// Detail is the error without its position: `expected INTO, found "INT0"`,
+// for tools that report the position in their own way.
+func (e *Error) Detail() string {
 	var b strings.Builder
-	b.WriteString("line ")
-	b.WriteString(strconv.Itoa(e.Line))
-	b.WriteString(", column ")
-	b.WriteString(strconv.Itoa(e.Column))
-	b.WriteString(": ")
 	if e.Msg != "" {
 		b.WriteString(e.Msg)
 		if e.Expected != "" {

@@ -10,6 +10,9 @@ type evalCtx struct {
 	doc   *bodyDoc
 }
 
+// testHookBodyParse, when set by a test, is called on every body parse.
+var testHookBodyParse func()
+
 type bodyState uint8
 
 const (
@@ -36,6 +39,9 @@ func (c *evalCtx) body() *bodyDoc {
 		return nil
 	}
 	c.state = bodyUnavailable
+	if testHookBodyParse != nil {
+		testHookBodyParse()
+	}
 	d := getDoc()
 	if !d.load(c.m) {
 		putDoc(d)

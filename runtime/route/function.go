@@ -105,30 +105,23 @@ func (f *function) argType(i int) typeMask {
 
 // arity describes the argument count for messages.
 func (f *function) arity() string {
-	switch {
-	case f.max < 0:
+	if f.max < 0 {
 		return "at least " + plural(f.min, "argument")
-	case f.min == f.max:
-		return plural(f.min, "argument")
 	}
-	return plural(f.min, "") + "to " + plural(f.max, "arguments")
+	return plural(f.min, "argument") // every other function has a fixed count
 }
 
 func plural(n int, noun string) string {
-	s := strconv.Itoa(n)
-	if noun == "" {
-		return s + " "
-	}
 	if n == 1 {
-		return s + " " + strings.TrimSuffix(noun, "s")
+		return "1 " + noun
 	}
-	return s + " " + strings.TrimSuffix(noun, "s") + "s"
+	return strconv.Itoa(n) + " " + noun + "s"
 }
 
 // suggestFunction returns the known function closest to name, or "".
 func suggestFunction(name string) string {
 	up := strings.ToUpper(name)
-	best, bestDist := "", 3
+	best, bestDist := "", max(2, len(name)/3+1) // suggest at distance < bestDist
 	names := make([]string, 0, len(functions))
 	for n := range functions {
 		names = append(names, n)

@@ -82,8 +82,13 @@ func (lx *lexer) skipSpace() {
 // path reads a source path: '/' and every character up to white space.
 // It returns a token of kind tEOF or another kind when no path starts here,
 // so that the parser can report what it found.
+//
+// Only white space may come before the path: "/*" there is the source of
+// every message, not a comment.
 func (lx *lexer) path() token {
-	lx.skipSpace()
+	for lx.pos < len(lx.text) && isSpace(lx.text[lx.pos]) {
+		lx.pos++
+	}
 	if lx.pos >= len(lx.text) || lx.text[lx.pos] != '/' {
 		return lx.next()
 	}

@@ -35,8 +35,6 @@ func newParser(text string) *parser {
 	return p
 }
 
-func (p *parser) text(t token) string { return p.lx.text[t.off:t.end] }
-
 // fail reports that the current token is not what was expected.
 func (p *parser) fail(expected string) {
 	panic(errAt(p.lx.text, p.tok.off, p.tok.end, expected, ""))
@@ -47,13 +45,6 @@ func (p *parser) advance() { p.tok = p.lx.next() }
 // isKeyword reports whether the current token is the keyword kw.
 func (p *parser) isKeyword(kw string) bool {
 	return p.tok.kind == tIdent && strings.EqualFold(p.tok.str, kw)
-}
-
-func (p *parser) expectKeyword(kw string) {
-	if !p.isKeyword(kw) {
-		p.fail(kw)
-	}
-	p.advance()
 }
 
 func (p *parser) expect(k tokKind, what string) token {
@@ -158,6 +149,10 @@ var binaryLevels = [...][]struct {
 
 func (p *parser) parseExpr() *expr { return p.parseLevel(0) }
 
+func (p *parser) leave() { p.depth-- }
+
+// enter counts one level of nesting: parentheses, a function call, NOT or
+// unary minus.
 func (p *parser) enter() {
 	p.depth++
 	if p.depth > maxNesting {
@@ -170,8 +165,6 @@ func (p *parser) parseLevel(level int) *expr {
 	if level == len(binaryLevels) {
 		return p.parseUnary()
 	}
-	p.enter()
-	defer func() { p.depth-- }()
 	left := p.parseLevel(level + 1)
 	for {
 		o, ok := p.binaryOp(level)
@@ -218,7 +211,7 @@ func (p *parser) binary(o op, l, r *expr) *expr {
 		e.typ = mNum | mUndef
 	default: // comparisons
 		if !comparable(l.typ, r.typ) {
-			p.typeError(r, "a "+l.typ.describe()+" to compare with "+p.lx.text[l.off:l.end])
+			p.typeError(r, "a "+l.typ.describe()+" to compare with "+shorten(p.lx.text[l.off:l.end]))
 		}
 		e.typ = mBool | mUndef
 	}
@@ -244,16 +237,18 @@ func (p *parser) typeError(e *expr, expected string) {
 
 // parseUnary parses NOT x, -x or a primary expression.
 func (p *parser) parseUnary() *expr {
-	p.enter()
-	defer func() { p.depth-- }()
 	start := p.tok
 	switch {
 	case p.isKeyword("NOT"):
+		p.enter()
+		defer p.leave()
 		p.advance()
 		x := p.parseUnary()
 		p.check(x, mBool, "a boolean operand for NOT")
 		return &expr{op: opNot, args: []*expr{x}, typ: mBool | mUndef, off: start.off, end: x.end}
 	case p.tok.kind == tMinus:
+		p.enter()
+		defer p.leave()
 		p.advance()
 		x := p.parseUnary()
 		p.check(x, numArg, "a number operand for unary -")
@@ -277,6 +272,8 @@ func (p *parser) parsePrimary() *expr {
 	case tString:
 		return lit(strValue(t.str))
 	case tLParen:
+		p.enter()
+		defer p.leave()
 		p.advance()
 		x := p.parseExpr()
 		if p.tok.kind != tRParen {
@@ -385,6 +382,8 @@ func (p *parser) parseCall(name token) *expr {
 		panic(errAt(p.lx.text, name.off, name.end, "", msg))
 	}
 	e := &expr{op: opFunc, fn: f, typ: f.ret, off: name.off}
+	p.enter()
+	defer p.leave()
 	p.advance() // (
 	if p.tok.kind != tRParen {
 		for {
@@ -405,7 +404,7 @@ func (p *parser) parseCall(name token) *expr {
 	}
 	for i, a := range e.args {
 		p.check(a, f.argType(i), describeArg(f.argType(i))+" as argument "+
-			plural(i+1, "")+"of "+f.name)
+			strconv.Itoa(i+1)+" of "+f.name)
 	}
 	p.advance()
 	return e

@@ -90,6 +90,28 @@ func (r *Route) String() string {
 	return b.String()
 }
 
+// MarshalText returns the canonical text, so that a Route stored in JSON
+// reads as its route.
+func (r *Route) MarshalText() ([]byte, error) {
+	return []byte(r.String()), nil
+}
+
+// UnmarshalText parses a route; the error is *Error.
+func (r *Route) UnmarshalText(text []byte) error {
+	p, err := Parse(string(text))
+	if err != nil {
+		return err
+	}
+	*r = *p
+	return nil
+}
+
+// Equal reports whether r and o are the same route: same source, condition
+// and sink, whatever their spelling, comments or redundant parentheses.
+func (r *Route) Equal(o *Route) bool {
+	return r.String() == o.String()
+}
+
 // Condition returns the WHERE condition in canonical form, or "" when the
 // route has none.
 func (r *Route) Condition() string {
