@@ -8,7 +8,10 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-testing/config"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 )
 
 // TestAccFleetExample applies examples/fleet as a user would, then grows the
@@ -27,23 +30,27 @@ func TestAccFleetExample(t *testing.T) {
 		return config.MapVariable(s)
 	}
 	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { accPreCheck(t) },
-		ProtoV6ProviderFactories: protoV6ProviderFactories,
-		CheckDestroy:             checkFleetGone(fleet),
+		PreCheck: func() { accPreCheck(t) },
+		// The example has its own provider block, so the provider is given
+		// per step (the framework refuses it at the test case level then).
 		Steps: []resource.TestStep{
 			{
-				ConfigDirectory: config.StaticDirectory("../examples/fleet"),
+				ProtoV6ProviderFactories: protoV6ProviderFactories,
+				ConfigDirectory:          config.StaticDirectory("../examples/fleet"),
 				ConfigVariables: config.Variables{"fleet": config.StringVariable(fleet),
 					"sites": sites("")},
-				Check: resource.ComposeAggregateTestCheckFunc(
-					checkFleet(fleet, 6, false),
-					resource.TestCheckResourceAttr("edgeplane_module_twin.filter[\"oslo-gw-1\"]",
-						"desired", `{"threshold_celsius":4}`),
-				),
+				// State checks rather than Check functions: the latter's
+				// state view does not support for_each.
+				ConfigStateChecks: []statecheck.StateCheck{
+					fleetCheck{fleet, 6, false},
+					statecheck.ExpectKnownValue(`edgeplane_module_twin.filter["oslo-gw-1"]`,
+						tfjsonpath.New("desired"), knownvalue.StringExact(`{"threshold_celsius":4}`)),
+				},
 			},
 			{
 				// A new site adds its gateways and nothing else changes.
-				ConfigDirectory: config.StaticDirectory("../examples/fleet"),
+				ProtoV6ProviderFactories: protoV6ProviderFactories,
+				ConfigDirectory:          config.StaticDirectory("../examples/fleet"),
 				ConfigVariables: config.Variables{"fleet": config.StringVariable(fleet),
 					"sites": sites("riga")},
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
@@ -52,19 +59,38 @@ func TestAccFleetExample(t *testing.T) {
 					plancheck.ExpectResourceAction(`edgeplane_module.sensor["berlin-gw-1"]`,
 						plancheck.ResourceActionNoop),
 				}},
-				Check: checkFleet(fleet, 8, false),
+				ConfigStateChecks: []statecheck.StateCheck{fleetCheck{fleet, 8, false}},
 			},
 			{
 				// Alerts go to a broker once upstream_url is set.
-				ConfigDirectory: config.StaticDirectory("../examples/fleet"),
+				ProtoV6ProviderFactories: protoV6ProviderFactories,
+				ConfigDirectory:          config.StaticDirectory("../examples/fleet"),
 				ConfigVariables: config.Variables{"fleet": config.StringVariable(fleet),
 					"sites":             sites("riga"),
 					"upstream_url":      config.StringVariable("mqtts://broker.example.com:8883"),
 					"upstream_password": config.StringVariable("fleet-secret")},
-				Check: checkFleet(fleet, 8, true),
+				ConfigStateChecks: []statecheck.StateCheck{fleetCheck{fleet, 8, true}},
+			},
+			{
+				// Destroy in a step of its own: the framework's own final
+				// destroy reads the state through a view without for_each.
+				ProtoV6ProviderFactories: protoV6ProviderFactories,
+				ConfigDirectory:          config.StaticDirectory("../examples/fleet"),
+				ConfigVariables: config.Variables{"fleet": config.StringVariable(fleet),
+					"sites":             sites("riga"),
+					"upstream_url":      config.StringVariable("mqtts://broker.example.com:8883"),
+					"upstream_password": config.StringVariable("fleet-secret")},
+				Destroy: true,
 			},
 		},
 	})
+
+	// Destroy has run; the hub must have no gateway of the fleet left.
+	if accHub != nil {
+		if err := checkFleetGone(fleet); err != nil {
+			t.Error(err)
+		}
+	}
 }
 
 func site(gateways, threshold, interval int) config.Variable {
@@ -75,64 +101,70 @@ func site(gateways, threshold, interval int) config.Variable {
 	})
 }
 
-// checkFleet asserts on the hub that the fleet has want gateways, each with
+// fleetCheck asserts on the hub that the fleet has want gateways, each with
 // its two modules, twins and routes (and an upstream when upstream is set).
-func checkFleet(fleet string, want int, upstream bool) resource.TestCheckFunc {
-	return func(*terraformState) error {
-		ctx := context.Background()
-		c := accClient()
-		devs, err := c.AllDevices(ctx, map[string]string{"fleet": fleet})
-		if err != nil {
-			return err
-		}
-		if len(devs) != want {
-			return fmt.Errorf("fleet %s: got %d gateways, want %d", fleet, len(devs), want)
-		}
-		for _, d := range devs {
-			mods, err := c.ListModules(ctx, d.ID)
-			if err != nil {
-				return err
-			}
-			routes, err := c.ListRoutes(ctx, d.ID)
-			if err != nil {
-				return err
-			}
-			if len(mods) != 2 || len(routes) != 2 {
-				return fmt.Errorf("%s: got %d modules and %d routes, want 2 and 2",
-					d.ID, len(mods), len(routes))
-			}
-			tw, err := c.GetTwin(ctx, d.ID, "sensor")
-			if err != nil {
-				return err
-			}
-			var desired struct {
-				IntervalMS int `json:"interval_ms"`
-			}
-			if err := json.Unmarshal(tw.Desired, &desired); err != nil || desired.IntervalMS == 0 {
-				return fmt.Errorf("%s: sensor twin desired %s, want an interval_ms", d.ID, tw.Desired)
-			}
-			_, err = c.GetUpstream(ctx, d.ID)
-			switch {
-			case upstream && err != nil:
-				return fmt.Errorf("%s: upstream: %w", d.ID, err)
-			case !upstream && err == nil:
-				return fmt.Errorf("%s: has an upstream, want none", d.ID)
-			}
-		}
-		return nil
-	}
+type fleetCheck struct {
+	fleet    string
+	want     int
+	upstream bool
 }
 
-func checkFleetGone(fleet string) resource.TestCheckFunc {
-	return func(*terraformState) error {
-		devs, err := accClient().AllDevices(context.Background(),
-			map[string]string{"fleet": fleet})
+func (f fleetCheck) CheckState(ctx context.Context, _ statecheck.CheckStateRequest,
+	resp *statecheck.CheckStateResponse,
+) {
+	resp.Error = checkFleet(ctx, f.fleet, f.want, f.upstream)
+}
+
+func checkFleet(ctx context.Context, fleet string, want int, upstream bool) error {
+	c := accClient()
+	devs, err := c.AllDevices(ctx, map[string]string{"fleet": fleet})
+	if err != nil {
+		return err
+	}
+	if len(devs) != want {
+		return fmt.Errorf("fleet %s: got %d gateways, want %d", fleet, len(devs), want)
+	}
+	for _, d := range devs {
+		mods, err := c.ListModules(ctx, d.ID)
 		if err != nil {
 			return err
 		}
-		if len(devs) != 0 {
-			return fmt.Errorf("fleet %s: %d gateways left after destroy, want 0", fleet, len(devs))
+		routes, err := c.ListRoutes(ctx, d.ID)
+		if err != nil {
+			return err
 		}
-		return nil
+		if len(mods) != 2 || len(routes) != 2 {
+			return fmt.Errorf("%s: got %d modules and %d routes, want 2 and 2",
+				d.ID, len(mods), len(routes))
+		}
+		tw, err := c.GetTwin(ctx, d.ID, "sensor")
+		if err != nil {
+			return err
+		}
+		var desired struct {
+			IntervalMS int `json:"interval_ms"`
+		}
+		if err := json.Unmarshal(tw.Desired, &desired); err != nil || desired.IntervalMS == 0 {
+			return fmt.Errorf("%s: sensor twin desired %s, want an interval_ms", d.ID, tw.Desired)
+		}
+		_, err = c.GetUpstream(ctx, d.ID)
+		switch {
+		case upstream && err != nil:
+			return fmt.Errorf("%s: upstream: %w", d.ID, err)
+		case !upstream && err == nil:
+			return fmt.Errorf("%s: has an upstream, want none", d.ID)
+		}
 	}
+	return nil
+}
+
+func checkFleetGone(fleet string) error {
+	devs, err := accClient().AllDevices(context.Background(), map[string]string{"fleet": fleet})
+	if err != nil {
+		return err
+	}
+	if len(devs) != 0 {
+		return fmt.Errorf("fleet %s: %d gateways left after destroy, want 0", fleet, len(devs))
+	}
+	return nil
 }
