@@ -107,6 +107,11 @@ type realHub struct {
 // `edgeplane hub` with its state under dir and waits for /readyz.
 func startHub(dir string) (*realHub, error) {
 	bin := os.Getenv("EDGEPLANE_BIN")
+	if bin != "" && !filepath.IsAbs(bin) {
+		// Relative to the repository root, where make runs; tests run in
+		// ./provider.
+		bin = filepath.Join("..", bin)
+	}
 	if bin == "" {
 		bin = filepath.Join(dir, "edgeplane")
 		build := exec.Command("go", "build", "-tags",

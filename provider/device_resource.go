@@ -107,7 +107,7 @@ func (r *deviceResource) Schema(_ context.Context, _ resource.SchemaRequest,
 				Attributes: map[string]schema.Attribute{
 					"hub_url":    schema.StringAttribute{Computed: true, MarkdownDescription: "The hub's URL."},
 					"device_id":  schema.StringAttribute{Computed: true, MarkdownDescription: "The device id."},
-					"device_key": schema.StringAttribute{Computed: true, Sensitive: true, MarkdownDescription: "The device key."},
+					"device_key": schema.StringAttribute{Computed: true, MarkdownDescription: "The device key."},
 				},
 			},
 		},
@@ -127,7 +127,12 @@ func (r *deviceResource) ModifyPlan(ctx context.Context, req resource.ModifyPlan
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	// Leave an unchanged connection alone: rewriting it, even with an equal
+	// value, makes OpenTofu plan an update.
 	conn := r.connection(plan.DeviceID, plan.Key)
+	if conn.Equal(plan.Connection) {
+		return
+	}
 	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("connection_info"), conn)...)
 }
 
