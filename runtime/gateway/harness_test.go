@@ -182,6 +182,10 @@ type daemon struct {
 	// journal connects edgeplaned's stderr to the journal as systemd does,
 	// with JOURNAL_STREAM set, instead of to a log file.
 	journal bool
+	// podmanSocket replaces the shared Podman API; extraEnv is added to
+	// edgeplaned's environment.
+	podmanSocket string
+	extraEnv     []string
 
 	cmd    *exec.Cmd
 	done   chan struct{}
@@ -238,6 +242,10 @@ func tail(s string, n int) string {
 func (d *daemon) start() {
 	t := d.t
 	t.Helper()
+	socket := env.Socket
+	if d.podmanSocket != "" {
+		socket = d.podmanSocket
+	}
 	cfg := fmt.Sprintf(`hub_url: %s
 device_id: %s
 device_key: %s
@@ -245,7 +253,7 @@ data_dir: %s
 podman_socket: %s
 container_prefix: %s
 log_level: debug
-`, d.hubURL, d.device, d.key, filepath.Join(d.dir, "data"), env.Socket, d.prefix)
+`, d.hubURL, d.device, d.key, filepath.Join(d.dir, "data"), socket, d.prefix)
 	cfgPath := filepath.Join(d.dir, "edgeplaned.yaml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -273,6 +281,7 @@ log_level: debug
 	cmd := env.Command(context.Background(), filepath.Join(binDir, "edgeplaned"),
 		"--config", cfgPath, "--testing-timing", testTiming)
 	cmd.Env = append(cmd.Env, "NOTIFY_SOCKET="+sock)
+	cmd.Env = append(cmd.Env, d.extraEnv...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if d.journal {
 		stream, id := journalStream(t, "edgeplaned-test")
@@ -343,6 +352,34 @@ func (d *daemon) waitNotify(want string, prefix bool) (string, bool) {
 		}
 		d.mu.Unlock()
 		if got != "" && (prefix || got == want) {
+			return got, true
+		}
+		if time.Now().After(deadline) {
+			return got, false
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// countNotify returns how many notify lines equal line.
+func (d *daemon) countNotify(line string) int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	n := 0
+	for _, m := range d.messages {
+		if m == line {
+			n++
+		}
+	}
+	return n
+}
+
+// waitStatus waits until the latest STATUS= line contains sub.
+func (d *daemon) waitStatus(sub string) (string, bool) {
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		got, _ := d.waitNotify("STATUS=", true)
+		if strings.Contains(got, sub) {
 			return got, true
 		}
 		if time.Now().After(deadline) {

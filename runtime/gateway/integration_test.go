@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -306,6 +307,68 @@ func TestPullFailuresReported(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestWatchdogFollowsPodman: watchdog pings flow while the Podman API
+// answers, stop while it is down, and resume when it is back.
+func TestWatchdogFollowsPodman(t *testing.T) {
+	skipShort(t)
+	dev, key := newDevice(t)
+	putModule(t, dev, testModule("w", nil))
+
+	// A Podman API service of our own, so that killing it disturbs no
+	// other test.
+	sock := filepath.Join(env.Dir, fmt.Sprintf("wd-%d.sock", time.Now().UnixNano()%1e9))
+	startService := func() *exec.Cmd {
+		os.Remove(sock)
+		svc, err := env.StartService(t.Context(), sock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = syscall.Kill(-svc.Process.Pid, syscall.SIGKILL) })
+		return svc
+	}
+	svc := startService()
+
+	d := newDaemon(t, dev, key)
+	d.podmanSocket = "unix://" + sock
+	d.extraEnv = []string{"WATCHDOG_USEC=600000"} // a ping every 200 ms
+	d.start()
+	eventually(t, dev, "w running", modulesRunning("w"))
+	waitPings := func(what string) {
+		t.Helper()
+		n0 := d.countNotify("WATCHDOG=1")
+		deadline := time.Now().Add(60 * time.Second)
+		for d.countNotify("WATCHDOG=1") < n0+3 && time.Now().Before(deadline) {
+			time.Sleep(100 * time.Millisecond)
+		}
+		if got := d.countNotify("WATCHDOG=1"); got < n0+3 {
+			t.Fatalf("%s: got %d new watchdog pings, want at least 3", what, got-n0)
+		}
+	}
+	waitPings("healthy")
+
+	t.Run("podman down", func(t *testing.T) {
+		_ = syscall.Kill(-svc.Process.Pid, syscall.SIGKILL)
+		if got, ok := d.waitStatus("Podman API failing"); !ok {
+			t.Fatalf("got %q, want a status saying the Podman API fails", got)
+		}
+		// From here on Healthy fails until a reconcile succeeds, which
+		// cannot happen while the service is down: no ping may follow.
+		n := d.countNotify("WATCHDOG=1")
+		time.Sleep(2 * time.Second)
+		if got := d.countNotify("WATCHDOG=1"); got != n {
+			t.Errorf("got %d watchdog pings while Podman was down, want 0", got-n)
+		}
+	})
+
+	t.Run("podman back", func(t *testing.T) {
+		startService()
+		if got, ok := d.waitStatus("1/1 modules running, hub connected"); !ok {
+			t.Fatalf("got %q, want 1/1 modules running, hub connected", got)
+		}
+		waitPings("recovered")
+	})
 }
 
 // waitJournal waits until journalctl finds want in the lines matching all

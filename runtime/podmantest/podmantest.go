@@ -284,17 +284,29 @@ func (e *Env) Podman(ctx context.Context, args ...string) (string, error) {
 func (e *Env) startService(ctx context.Context) error {
 	sock := filepath.Join(e.Dir, "podman.sock")
 	e.Socket = "unix://" + sock
-	cmd := e.Command(context.Background(), "podman", "system", "service", "--time=0", e.Socket)
-	logf, err := os.Create(filepath.Join(e.Dir, "podman-service.log"))
+	cmd, err := e.StartService(ctx, sock)
 	if err != nil {
 		return err
 	}
+	e.service = cmd
+	return nil
+}
+
+// StartService starts another Podman API service of this set-up, on the
+// Unix socket sock, and waits until it answers. The caller kills it
+// (signal the process group: -cmd.Process.Pid).
+func (e *Env) StartService(ctx context.Context, sock string) (*exec.Cmd, error) {
+	cmd := e.Command(context.Background(), "podman", "system", "service", "--time=0", "unix://"+sock)
+	logf, err := os.CreateTemp(e.Dir, "podman-service-*.log")
+	if err != nil {
+		return nil, err
+	}
+	defer logf.Close()
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("starting podman system service: %w", err)
+		return nil, fmt.Errorf("starting podman system service: %w", err)
 	}
-	e.service = cmd
-	go cmd.Wait() //nolint:errcheck // Close kills it
+	go cmd.Wait() //nolint:errcheck // the caller kills it
 	err = waitFor(60*time.Second, func() bool {
 		c, err := net.Dial("unix", sock)
 		if err != nil {
@@ -304,10 +316,11 @@ func (e *Env) startService(ctx context.Context) error {
 		return true
 	})
 	if err != nil {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		log, _ := os.ReadFile(logf.Name())
-		return fmt.Errorf("podman API socket did not come up: %s", log)
+		return nil, fmt.Errorf("podman API socket did not come up: %s", log)
 	}
-	return nil
+	return cmd, nil
 }
 
 // FreePort returns a loopback TCP port that was free a moment ago.
