@@ -197,7 +197,7 @@ func (s *Server) putRoute(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	rt.Name = name
-	if err := s.validateRoute(&rt); err != nil {
+	if err := validateRoute(&rt); err != nil {
 		return err
 	}
 	out, created, err := s.cfg.Store.PutRoute(r.Context(), device, rt, pre)

@@ -32,9 +32,6 @@ type Config struct {
 	LongPollMax time.Duration
 	// Logger receives request errors; slog.Default() when nil.
 	Logger *slog.Logger
-	// ValidateRoute checks route text on PUT; nil accepts any non-empty
-	// text. Its error message is returned to the caller.
-	ValidateRoute func(text string) error
 }
 
 // Server serves the hub's HTTP API. Create it with New.

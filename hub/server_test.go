@@ -375,6 +375,8 @@ func TestBadInput(t *testing.T) {
 			`{"route":"FROM /messages/* INTO $upstream","time_to_live_seconds":-1}`, nil,
 			400, api.CodeInvalid, "time_to_live_seconds", "0"},
 		{"route text", "PUT", "/v1/devices/gw/routes/r", `{"route":"  "}`, nil, 400, api.CodeInvalid, "route", "required"},
+		{"route syntax", "PUT", "/v1/devices/gw/routes/r", `{"route":"FROM /messages/* INTO"}`, nil,
+			400, api.CodeInvalid, "route", "line 1, column"},
 		{"twin not object", "PUT", "/v1/devices/gw/modules/m/twin", `{"desired":[1]}`, nil,
 			400, api.CodeInvalid, "desired", "JSON object"},
 		{"twin reserved key", "PATCH", "/v1/devices/gw/modules/m/twin", `{"desired":{"$version":1}}`, nil,

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/edgeplane/edgeplane/hub/api"
+	"github.com/edgeplane/edgeplane/runtime/route"
 )
 
 func oneOf(field, v string, allowed ...string) error {
@@ -139,14 +140,12 @@ func validateCreateOptions(o *api.CreateOptions) error {
 	return nil
 }
 
-func (s *Server) validateRoute(r *api.Route) error {
+func validateRoute(r *api.Route) error {
 	if strings.TrimSpace(r.Text) == "" {
 		return errInvalid("route", "route text is required, such as \"FROM /messages/* INTO $upstream\"")
 	}
-	if s.cfg.ValidateRoute != nil {
-		if err := s.cfg.ValidateRoute(r.Text); err != nil {
-			return errInvalid("route", "%v", err)
-		}
+	if _, err := route.Parse(r.Text); err != nil {
+		return errInvalid("route", "%v", err)
 	}
 	if r.Priority < 0 || r.Priority > 9 {
 		return errInvalid("priority", "priority must be 0 (highest) to 9 (lowest), got %d", r.Priority)

@@ -24,4 +24,5 @@ module-images: module-binaries ## Build the example module images (localhost/edg
 
 .PHONY: bench-bus
 bench-bus: ## Benchmark the bus: routed module-to-module against one raw Mosquitto hop, and latency.
-	go test -tags '$(GO_TAGS)' -run '^$$' -bench 'Bus' -benchtime 20000x ./runtime/bus/
+	go test -tags '$(GO_TAGS)' -run '^$$' -bench 'BusThroughput' -benchtime 50000x ./runtime/bus/
+	go test -tags '$(GO_TAGS)' -run '^$$' -bench 'BusLatency' -benchtime 1x ./runtime/bus/

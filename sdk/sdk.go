@@ -142,7 +142,8 @@ type Client struct {
 	version   int64
 	haveTwin  bool
 
-	desiredQ chan []byte // desired patches, handled in order
+	inputQ   *fifo[mqtt.Message] // input messages, handled in order
+	desiredQ *fifo[desiredItem]  // desired patches, handled in order
 }
 
 // New returns a client for cfg that is not yet connected.
@@ -155,7 +156,8 @@ func New(cfg Config) *Client {
 		cfg: cfg, log: cfg.Log, ctx: ctx, cancel: cancel,
 		inputs:   map[string]InputHandler{},
 		pending:  map[string]chan []byte{},
-		desiredQ: make(chan []byte, 64),
+		inputQ:   newFIFO[mqtt.Message](),
+		desiredQ: newFIFO[desiredItem](),
 	}
 }
 
@@ -222,10 +224,7 @@ func (c *Client) Connect(ctx context.Context) error {
 			}
 			// The module may have missed desired patches while away: ask
 			// desiredLoop, which owns the twin, to read it whole.
-			select {
-			case c.desiredQ <- nil:
-			case <-c.ctx.Done():
-			}
+			c.desiredQ.push(desiredItem{reload: true})
 		}()
 	})
 	opts.SetConnectionLostHandler(func(_ mqtt.Client, err error) {
@@ -233,6 +232,7 @@ func (c *Client) Connect(ctx context.Context) error {
 	})
 	c.mqc = mqtt.NewClient(opts)
 	go c.desiredLoop()
+	go c.inputLoop()
 	c.mqc.Connect()
 
 	select {
@@ -292,53 +292,85 @@ func (c *Client) wait(ctx context.Context, t mqtt.Token) error {
 	}
 }
 
-// receive dispatches one message from the broker.
+// desiredItem is a desired patch, or a request to read the whole twin.
+type desiredItem struct {
+	reload bool
+	body   []byte
+}
+
+// receive sorts one message from the broker. It runs on the MQTT client's
+// goroutine and must not block (see fifo).
 func (c *Client) receive(_ mqtt.Client, pm mqtt.Message) {
-	defer pm.Ack()
 	p, err := topic.Parse(pm.Topic())
 	if err != nil || p.Module != c.cfg.ModuleID {
+		pm.Ack()
 		c.log.Warn("message on an unknown topic dropped", "module", c.cfg.ModuleID)
 		return
 	}
 
 	switch p.Kind {
 	case topic.KindInput:
-		c.mu.Lock()
-		h := c.inputs[p.Name]
-		c.mu.Unlock()
-		if h == nil {
-			c.log.Warn("message for an input without handler dropped", "module", c.cfg.ModuleID, "input", p.Name)
-			return
-		}
-		bag, err := topic.ParseBag(p.Bag)
-		if err != nil {
-			c.log.Warn("input message dropped", "module", c.cfg.ModuleID, "input", p.Name, "err", err)
-			return
-		}
-		m := &Message{
-			Body: pm.Payload(), ContentType: bag.ContentType, ContentEncoding: bag.ContentEncoding,
-			MessageID: bag.MessageID, CorrelationID: bag.CorrelationID, UserID: bag.UserID,
-			Properties: bag.Properties, ConnectionDeviceID: bag.ConnectionDeviceID,
-			ConnectionModuleID: bag.ConnectionModuleID, OutputName: bag.OutputName, Input: p.Name,
-		}
-		if err := h(c.ctx, m); err != nil {
-			c.log.Warn("input handler failed", "module", c.cfg.ModuleID, "input", p.Name, "err", err)
-		}
-
+		c.inputQ.push(pm) // acknowledged after its handler
 	case topic.KindTwinResponse:
+		pm.Ack()
 		c.mu.Lock()
 		ch := c.pending[p.Name]
 		delete(c.pending, p.Name)
 		c.mu.Unlock()
 		if ch != nil {
-			ch <- pm.Payload()
+			ch <- pm.Payload() // buffered; one answer per request
 		}
-
 	case topic.KindTwinDesired:
-		select {
-		case c.desiredQ <- pm.Payload():
-		case <-c.ctx.Done():
+		pm.Ack()
+		c.desiredQ.push(desiredItem{body: pm.Payload()})
+	default:
+		pm.Ack()
+	}
+}
+
+// inputLoop runs the input handlers one message at a time, in order, and
+// acknowledges each message after its handler returns.
+func (c *Client) inputLoop() {
+	var batch []mqtt.Message
+	for {
+		batch = c.inputQ.take(batch[:0], 100)
+		if len(batch) == 0 {
+			select {
+			case <-c.ctx.Done():
+				return
+			case <-c.inputQ.signal:
+			}
+			continue
 		}
+		for _, pm := range batch {
+			c.handleInput(pm)
+			pm.Ack()
+		}
+	}
+}
+
+func (c *Client) handleInput(pm mqtt.Message) {
+	p, _ := topic.Parse(pm.Topic()) // receive checked it
+	c.mu.Lock()
+	h := c.inputs[p.Name]
+	c.mu.Unlock()
+	if h == nil {
+		c.log.Warn("message for an input without handler dropped", "module", c.cfg.ModuleID, "input", p.Name)
+		return
+	}
+	bag, err := topic.ParseBag(p.Bag)
+	if err != nil {
+		c.log.Warn("input message dropped", "module", c.cfg.ModuleID, "input", p.Name, "err", err)
+		return
+	}
+	m := &Message{
+		Body: pm.Payload(), ContentType: bag.ContentType, ContentEncoding: bag.ContentEncoding,
+		MessageID: bag.MessageID, CorrelationID: bag.CorrelationID, UserID: bag.UserID,
+		Properties: bag.Properties, ConnectionDeviceID: bag.ConnectionDeviceID,
+		ConnectionModuleID: bag.ConnectionModuleID, OutputName: bag.OutputName, Input: p.Name,
+	}
+	if err := h(c.ctx, m); err != nil {
+		c.log.Warn("input handler failed", "module", c.cfg.ModuleID, "input", p.Name, "err", err)
 	}
 }
 
@@ -400,19 +432,25 @@ func (c *Client) PatchReported(ctx context.Context, patch any) error {
 // after each connection and when a patch does not follow the version the
 // client has. It alone changes the client's twin.
 func (c *Client) desiredLoop() {
+	var items []desiredItem
 	for {
-		var body []byte
-		select {
-		case body = <-c.desiredQ:
-		case <-c.ctx.Done():
-			return
+		items = c.desiredQ.take(items[:0], 1)
+		if len(items) == 0 {
+			select {
+			case <-c.ctx.Done():
+				return
+			case <-c.desiredQ.signal:
+			}
+			continue
 		}
-		if body == nil { // (re)connected
+		it := items[0]
+		if it.reload { // (re)connected
 			if err := c.reloadTwin(c.ctx); err != nil && c.ctx.Err() == nil {
 				c.log.Warn("reading the twin", "module", c.cfg.ModuleID, "err", err)
 			}
 			continue
 		}
+		body := it.body
 		var p twin.Patch
 		if err := json.Unmarshal(body, &p); err != nil {
 			c.log.Warn("desired patch dropped", "module", c.cfg.ModuleID, "err", err)

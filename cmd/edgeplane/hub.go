@@ -27,7 +27,7 @@ import (
 // hubTokensEnv holds operator tokens, comma separated.
 const hubTokensEnv = "EDGEPLANE_HUB_TOKENS"
 
-var hubFlags struct {
+var hubServeFlags struct {
 	listen      string
 	dataDir     string
 	database    string
@@ -59,29 +59,29 @@ start without one. See docs/hub.md.`,
 
 func init() {
 	f := hubCmd.Flags()
-	f.StringVar(&hubFlags.listen, "listen", "127.0.0.1:8080", "address to serve on; port 0 picks a free one")
-	f.StringVar(&hubFlags.dataDir, "data-dir", "", "directory of the SQLite database (hub.db)")
-	f.StringVar(&hubFlags.database, "database", "", "PostgreSQL URL (postgres://...) instead of SQLite")
-	f.StringVar(&hubFlags.tokenFile, "token-file", "", "file of operator tokens, one a line, '#' comments")
-	f.StringVar(&hubFlags.tlsCert, "tls-cert", "", "PEM certificate to serve HTTPS with (needs --tls-key)")
-	f.StringVar(&hubFlags.tlsKey, "tls-key", "", "PEM private key of --tls-cert")
-	f.DurationVar(&hubFlags.longPollMax, "long-poll-max", hub.DefaultLongPollMax, "longest wait of a device long-poll")
-	f.StringVar(&hubFlags.addrFile, "addr-file", "", "write the address served on to this file once listening")
-	f.StringVar(&hubFlags.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	f.StringVar(&hubServeFlags.listen, "listen", "127.0.0.1:8080", "address to serve on; port 0 picks a free one")
+	f.StringVar(&hubServeFlags.dataDir, "data-dir", "", "directory of the SQLite database (hub.db)")
+	f.StringVar(&hubServeFlags.database, "database", "", "PostgreSQL URL (postgres://...) instead of SQLite")
+	f.StringVar(&hubServeFlags.tokenFile, "token-file", "", "file of operator tokens, one a line, '#' comments")
+	f.StringVar(&hubServeFlags.tlsCert, "tls-cert", "", "PEM certificate to serve HTTPS with (needs --tls-key)")
+	f.StringVar(&hubServeFlags.tlsKey, "tls-key", "", "PEM private key of --tls-cert")
+	f.DurationVar(&hubServeFlags.longPollMax, "long-poll-max", hub.DefaultLongPollMax, "longest wait of a device long-poll")
+	f.StringVar(&hubServeFlags.addrFile, "addr-file", "", "write the address served on to this file once listening")
+	f.StringVar(&hubServeFlags.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	rootCmd.AddCommand(hubCmd)
 }
 
 func runHub(ctx context.Context) error {
 	// Logging.
 	var level slog.Level
-	if err := level.UnmarshalText([]byte(hubFlags.logLevel)); err != nil {
-		return fmt.Errorf("--log-level %q: use debug, info, warn or error", hubFlags.logLevel)
+	if err := level.UnmarshalText([]byte(hubServeFlags.logLevel)); err != nil {
+		return fmt.Errorf("--log-level %q: use debug, info, warn or error", hubServeFlags.logLevel)
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	slog.SetDefault(log)
 
 	// Tokens and flags, checked before anything is opened.
-	tokens, err := hubTokens(hubFlags.tokenFile, os.Getenv(hubTokensEnv))
+	tokens, err := hubTokens(hubServeFlags.tokenFile, os.Getenv(hubTokensEnv))
 	if err != nil {
 		return err
 	}
@@ -89,10 +89,10 @@ func runHub(ctx context.Context) error {
 		return fmt.Errorf("no operator token configured: give --token-file FILE (one token a line) " +
 			"or set " + hubTokensEnv + "=token1,token2")
 	}
-	if (hubFlags.tlsCert == "") != (hubFlags.tlsKey == "") {
+	if (hubServeFlags.tlsCert == "") != (hubServeFlags.tlsKey == "") {
 		return errors.New("--tls-cert and --tls-key go together; give both or neither")
 	}
-	if hubFlags.database == "" && hubFlags.dataDir == "" {
+	if hubServeFlags.database == "" && hubServeFlags.dataDir == "" {
 		return errors.New("no storage given: use --data-dir DIR for SQLite or --database postgres://... ")
 	}
 
@@ -107,19 +107,18 @@ func runHub(ctx context.Context) error {
 
 	// Server.
 	srv, err := hub.New(hub.Config{
-		Store: st, Tokens: tokens, LongPollMax: hubFlags.longPollMax, Logger: log,
-		ValidateRoute: validateRouteText,
+		Store: st, Tokens: tokens, LongPollMax: hubServeFlags.longPollMax, Logger: log,
 	})
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", hubFlags.listen)
+	ln, err := net.Listen("tcp", hubServeFlags.listen)
 	if err != nil {
-		return fmt.Errorf("listening on %s: %w", hubFlags.listen, err)
+		return fmt.Errorf("listening on %s: %w", hubServeFlags.listen, err)
 	}
 	scheme := "http"
-	if hubFlags.tlsCert != "" {
-		cert, err := tls.LoadX509KeyPair(hubFlags.tlsCert, hubFlags.tlsKey)
+	if hubServeFlags.tlsCert != "" {
+		cert, err := tls.LoadX509KeyPair(hubServeFlags.tlsCert, hubServeFlags.tlsKey)
 		if err != nil {
 			ln.Close()
 			return fmt.Errorf("loading --tls-cert and --tls-key: %w", err)
@@ -132,14 +131,14 @@ func runHub(ctx context.Context) error {
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	if hubFlags.addrFile != "" {
-		if err := os.WriteFile(hubFlags.addrFile, []byte(ln.Addr().String()+"\n"), 0o644); err != nil {
+	if hubServeFlags.addrFile != "" {
+		if err := os.WriteFile(hubServeFlags.addrFile, []byte(ln.Addr().String()+"\n"), 0o644); err != nil {
 			ln.Close()
 			return fmt.Errorf("writing --addr-file: %w", err)
 		}
 	}
 	log.Info("hub starting", "version", version.Version, "addr", ln.Addr().String(),
-		"scheme", scheme, "store", storeDesc, "long_poll_max", hubFlags.longPollMax)
+		"scheme", scheme, "store", storeDesc, "long_poll_max", hubServeFlags.longPollMax)
 
 	// Serve until a signal, then answer long-polls and drain.
 	errc := make(chan error, 1)
@@ -161,22 +160,22 @@ func runHub(ctx context.Context) error {
 }
 
 func openHubStore(ctx context.Context) (store.Store, string, error) {
-	if hubFlags.database != "" {
-		if !strings.HasPrefix(hubFlags.database, "postgres://") &&
-			!strings.HasPrefix(hubFlags.database, "postgresql://") {
+	if hubServeFlags.database != "" {
+		if !strings.HasPrefix(hubServeFlags.database, "postgres://") &&
+			!strings.HasPrefix(hubServeFlags.database, "postgresql://") {
 			return nil, "", errors.New("--database must be a postgres:// or postgresql:// URL")
 		}
-		st, err := postgres.Open(ctx, hubFlags.database)
+		st, err := postgres.Open(ctx, hubServeFlags.database)
 		if err != nil {
 			return nil, "", err
 		}
 		return st, "postgres", nil
 	}
-	st, err := sqlite.Open(ctx, hubFlags.dataDir)
+	st, err := sqlite.Open(ctx, hubServeFlags.dataDir)
 	if err != nil {
 		return nil, "", err
 	}
-	return st, "sqlite:" + hubFlags.dataDir, nil
+	return st, "sqlite:" + hubServeFlags.dataDir, nil
 }
 
 // hubTokens reads operator tokens from a file (one a line, '#' comments,
@@ -207,8 +206,3 @@ func hubTokens(file, env string) ([]string, error) {
 	}
 	return tokens, nil
 }
-
-// validateRouteText checks route text on PUT; until the route language
-// package lands it accepts any non-empty text.
-// TODO: call runtime/route.Parse once it is on main.
-func validateRouteText(string) error { return nil }

@@ -28,6 +28,7 @@ import (
 	"github.com/edgeplane/edgeplane/runtime/extension"
 	"github.com/edgeplane/edgeplane/runtime/router"
 	"github.com/edgeplane/edgeplane/runtime/twin"
+	"github.com/edgeplane/edgeplane/runtime/upstream"
 )
 
 // Paths inside every module container.
@@ -65,11 +66,12 @@ type Config struct {
 	MosquittoPath string
 	// Limits are the broker's queue bounds; zero fields take DefaultLimits.
 	Limits Limits
-	// Routes compiles route text. Required.
+	// Routes compiles route text; default CompileRoutes.
 	Routes RouteCompiler
-	// Upstream takes $upstream messages durably; nil drops them (counted).
-	Upstream router.Upstream
-	Log      *slog.Logger
+	// NoUpstream leaves out the store-and-forward queue: $upstream
+	// messages are dropped and counted. For tests of the local bus alone.
+	NoUpstream bool
+	Log        *slog.Logger
 }
 
 // Bus is the local bus extension.
@@ -80,6 +82,7 @@ type Bus struct {
 	broker *broker
 	router *router.Router
 	twins  *twin.Service
+	fwd    *upstream.Forwarder // nil with Config.NoUpstream
 
 	mu      sync.Mutex // guards modules and the password file
 	modules []string   // sorted names with credentials
@@ -90,8 +93,11 @@ var _ extension.Extension = (*Bus)(nil)
 // New prepares the bus directory and the runtime's own credentials. It
 // starts nothing; Run does.
 func New(cfg Config) (*Bus, error) {
-	if cfg.DeviceID == "" || cfg.Dir == "" || cfg.Routes == nil {
-		return nil, errors.New("configuring the bus: device id, directory and route compiler are required")
+	if cfg.DeviceID == "" || cfg.Dir == "" {
+		return nil, errors.New("configuring the bus: device id and directory are required")
+	}
+	if cfg.Routes == nil {
+		cfg.Routes = CompileRoutes
 	}
 	if cfg.MosquittoPath == "" {
 		cfg.MosquittoPath = DefaultMosquitto
@@ -154,11 +160,21 @@ func New(cfg Config) (*Bus, error) {
 		return nil, err
 	}
 
+	var up router.Upstream
+	if !cfg.NoUpstream {
+		fwd, err := upstream.New(filepath.Join(cfg.Dir, "upstream"), cfg.DeviceID, cfg.Log.With("component", "upstream"))
+		if err != nil {
+			return nil, err
+		}
+		b.fwd = fwd
+		up = &forwarderSink{f: fwd, log: cfg.Log.With("component", "router")}
+	}
+
 	url := "unix://" + b.files.sock
 	b.broker = &broker{path: cfg.MosquittoPath, conf: b.files.conf, log: cfg.Log.With("component", "mosquitto")}
 	b.router = router.New(router.Config{
 		BrokerURL: url, Username: RouterUser, Password: routerSecret, DeviceID: cfg.DeviceID,
-		Upstream: cfg.Upstream, MaxBatch: min(500, cfg.Limits.MaxInflightMessages),
+		Upstream: up, MaxBatch: min(500, cfg.Limits.MaxInflightMessages),
 		Log: cfg.Log.With("component", "router"),
 	})
 	b.twins = twin.New(twin.Config{
@@ -176,11 +192,24 @@ func (b *Bus) SocketPath() string { return b.files.sock }
 // Router returns the router, for its statistics.
 func (b *Bus) Router() *router.Router { return b.router }
 
+// Forwarder returns the store-and-forward queue, or nil without one.
+func (b *Bus) Forwarder() *upstream.Forwarder { return b.fwd }
+
 // Run starts the broker, the router and the twin service and blocks until
 // ctx ends. A broker that exits is started again after a pause.
 func (b *Bus) Run(ctx context.Context, rep extension.Reporter) error {
 	ready := make(chan struct{})
 	var wg sync.WaitGroup
+	if b.fwd != nil {
+		defer b.fwd.Close()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := b.fwd.Run(ctx); err != nil && ctx.Err() == nil {
+				b.log.Error("upstream forwarder stopped", "err", err)
+			}
+		}()
+	}
 	wg.Add(3)
 	go func() {
 		defer wg.Done()
@@ -252,6 +281,11 @@ func (b *Bus) Apply(ctx context.Context, ds *api.DesiredState) error {
 	}
 	if err := b.applyModules(ds.Modules); err != nil {
 		return err
+	}
+	if b.fwd != nil {
+		if err := b.fwd.Configure(ds.Upstream); err != nil {
+			return fmt.Errorf("upstream: %w", err)
+		}
 	}
 	b.router.SetRoutes(routes)
 	return b.twins.Apply(ds)
@@ -365,6 +399,11 @@ func (b *Bus) Healthy() error {
 	}
 	if err := b.router.Healthy(); err != nil {
 		return err
+	}
+	if b.fwd != nil {
+		if err := b.fwd.Healthy(); err != nil {
+			return err
+		}
 	}
 	return b.twins.Healthy()
 }

@@ -22,7 +22,7 @@ func twoModules() *api.DesiredState {
 	return &api.DesiredState{
 		DeviceID: "dev1",
 		Modules:  []api.Module{{Name: "sensor"}, {Name: "filter"}},
-		Routes:   []api.Route{{Name: "r1", Text: "sensor/temp -> filter/in1"}},
+		Routes:   []api.Route{rt("r1", "sensor/temp", "filter/in1", "")},
 	}
 }
 
@@ -52,7 +52,7 @@ func (b *inbox) next(t *testing.T) *sdk.Message {
 }
 
 func TestModuleToModule(t *testing.T) {
-	tb := startBus(t, twoModules(), nil)
+	tb := startBus(t, twoModules())
 	in := newInbox()
 	tb.module(t, "filter", func(c *sdk.Client) { c.HandleInput("in1", in.handle) })
 	sensor := tb.module(t, "sensor", nil)
@@ -121,9 +121,9 @@ func TestACL(t *testing.T) {
 	ds := twoModules()
 	ds.Modules = append(ds.Modules, api.Module{Name: "evil"})
 	ds.Routes = append(ds.Routes,
-		api.Route{Name: "r2", Text: "evil/out -> filter/in2"},
-		api.Route{Name: "r3", Text: "filter/done -> evil/back"})
-	tb := startBus(t, ds, nil)
+		rt("r2", "evil/out", "filter/in2", ""),
+		rt("r3", "filter/done", "evil/back", ""))
+	tb := startBus(t, ds)
 	in := newInbox()
 	filter := tb.module(t, "filter", func(c *sdk.Client) {
 		c.HandleInput("in1", in.handle)
@@ -198,7 +198,7 @@ func TestACL(t *testing.T) {
 }
 
 func TestBadInputKeepsWorking(t *testing.T) {
-	tb := startBus(t, twoModules(), nil)
+	tb := startBus(t, twoModules())
 	in := newInbox()
 	tb.module(t, "filter", func(c *sdk.Client) { c.HandleInput("in1", in.handle) })
 	raw := rawClient(t, tb, "sensor", nil)
@@ -228,7 +228,7 @@ func TestBadInputKeepsWorking(t *testing.T) {
 
 func TestModulesAddedAndRemoved(t *testing.T) {
 	ds := twoModules()
-	tb := startBus(t, ds, nil)
+	tb := startBus(t, ds)
 	oldEnv := tb.ModuleEnv("sensor")
 	oldCfg, _ := configFromEnvList(oldEnv)
 	in := newInbox()
@@ -239,7 +239,7 @@ func TestModulesAddedAndRemoved(t *testing.T) {
 	// the filter.
 	ds2 := &api.DesiredState{DeviceID: "dev1", Version: 2,
 		Modules: []api.Module{{Name: "filter"}, {Name: "late"}},
-		Routes:  []api.Route{{Name: "r1", Text: "late/o -> filter/in1"}}}
+		Routes:  []api.Route{rt("r1", "late/o", "filter/in1", "")}}
 	if err := tb.Apply(t.Context(), ds2); err != nil {
 		t.Fatal(err)
 	}
@@ -284,7 +284,7 @@ func TestTwin(t *testing.T) {
 	ds := twoModules()
 	ds.Version = 1
 	ds.Twins = map[string]api.DesiredTwin{"sensor": {Properties: json.RawMessage(`{"interval_ms":1000,"range":{"min":10,"max":30}}`), Version: 3}}
-	tb := startBus(t, ds, nil)
+	tb := startBus(t, ds)
 
 	changes := make(chan sdk.Desired, 10)
 	sensor := tb.module(t, "sensor", func(c *sdk.Client) {
@@ -352,7 +352,7 @@ func TestTwin(t *testing.T) {
 	ds3 := ds2
 	ds3.Twins = map[string]api.DesiredTwin{"sensor": {Properties: json.RawMessage(`{"interval_ms":250}`), Version: 7}}
 	tb.stop()
-	startBusIn(t, tb.dir, &ds3, nil)
+	startBusIn(t, tb.dir, &ds3)
 	d = next()
 	if d.Version != 7 || !jsonEq(d.Properties, `{"interval_ms":250}`) || !jsonEq(d.Patch, `{"interval_ms":250}`) {
 		t.Errorf("after a gap: got v%d patch %s props %s, want the whole twin at v7", d.Version, d.Patch, d.Properties)

@@ -3,7 +3,6 @@ package bus
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -13,12 +12,11 @@ import (
 	"time"
 
 	"github.com/edgeplane/edgeplane/hub/api"
-	"github.com/edgeplane/edgeplane/runtime/router"
 	"github.com/edgeplane/edgeplane/sdk"
 )
 
 // requireMosquitto fails (or skips under -short) when Mosquitto is missing.
-func requireMosquitto(t *testing.T) {
+func requireMosquitto(t testing.TB) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("integration test: needs Mosquitto")
@@ -31,29 +29,19 @@ func requireMosquitto(t *testing.T) {
 	}
 }
 
-// testRoutes is a route table for tests of the bus alone, before route
-// text is involved: each route's text is "module/output -> module/input"
-// or "module/output -> $upstream".
-func testRoutes(rs []api.Route) (router.Routes, error) {
-	tbl := staticRoutes{}
-	for _, r := range rs {
-		from, to, ok := strings.Cut(r.Text, " -> ")
-		if !ok {
-			return nil, fmt.Errorf("route %q: want \"m/o -> m/i\"", r.Name)
-		}
-		t := router.Target{Route: r.Name, Priority: r.Priority, Upstream: to == "$upstream"}
-		if !t.Upstream {
-			t.Module, t.Input, _ = strings.Cut(to, "/")
-		}
-		tbl[from] = append(tbl[from], t)
+// rt is a route from module output "m/o" to module input "m/i" or to
+// "$upstream", with an optional WHERE condition.
+func rt(name, from, to, where string) api.Route {
+	text := "FROM /messages/modules/" + strings.Replace(from, "/", "/outputs/", 1)
+	if where != "" {
+		text += " WHERE " + where
 	}
-	return tbl, nil
-}
-
-type staticRoutes map[string][]router.Target
-
-func (s staticRoutes) Targets(m *router.Message, dst []router.Target) ([]router.Target, error) {
-	return append(dst, s[m.Module+"/"+m.Output]...), nil
+	if to == "$upstream" {
+		text += " INTO $upstream"
+	} else {
+		text += ` INTO BrokeredEndpoint("/modules/` + strings.Replace(to, "/", "/inputs/", 1) + `")`
+	}
+	return api.Route{Name: name, Text: text}
 }
 
 // reporter records reported patches.
@@ -81,17 +69,21 @@ type testBus struct {
 }
 
 // startBus runs a bus for ds until the test ends.
-func startBus(t *testing.T, ds *api.DesiredState, up router.Upstream) *testBus {
+func startBus(t testing.TB, ds *api.DesiredState) *testBus {
 	t.Helper()
-	return startBusIn(t, shortTempDir(t), ds, up)
+	return startBusIn(t, shortTempDir(t), ds)
 }
 
 // startBusIn runs a bus in dir for ds until stop or the end of the test.
-func startBusIn(t *testing.T, dir string, ds *api.DesiredState, up router.Upstream) *testBus {
+func startBusIn(t testing.TB, dir string, ds *api.DesiredState) *testBus {
 	t.Helper()
 	requireMosquitto(t)
-	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	b, err := New(Config{DeviceID: "dev1", Dir: dir, Routes: testRoutes, Upstream: up, Log: log})
+	level := slog.LevelInfo
+	if _, bench := t.(*testing.B); bench {
+		level = slog.LevelWarn
+	}
+	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: level}))
+	b, err := New(Config{DeviceID: "dev1", Dir: dir, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +145,7 @@ func configFromEnvList(env []string) (sdk.Config, error) {
 
 // shortTempDir is a temporary directory with a path short enough for a
 // Unix socket (108 bytes).
-func shortTempDir(t *testing.T) string {
+func shortTempDir(t testing.TB) string {
 	t.Helper()
 	d, err := os.MkdirTemp("", "epbus")
 	if err != nil {
@@ -165,7 +157,7 @@ func shortTempDir(t *testing.T) string {
 
 // waitFor polls cond until it holds; it fails the test after a minute, a
 // bound for hangs rather than a timing assertion.
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(time.Minute)
 	for !cond() {
@@ -176,7 +168,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(p)))

@@ -114,7 +114,7 @@ type Router struct {
 	cfg    Config
 	log    *slog.Logger
 	routes atomic.Pointer[routesBox]
-	in     chan mqtt.Message
+	in     *fifo[mqtt.Message]
 
 	connected atomic.Bool
 	mu        sync.Mutex // guards stats
@@ -134,7 +134,7 @@ func New(cfg Config) *Router {
 	return &Router{
 		cfg:   cfg,
 		log:   cfg.Log,
-		in:    make(chan mqtt.Message, 2*cfg.MaxBatch),
+		in:    newFIFO[mqtt.Message](),
 		stats: Stats{Dropped: map[string]uint64{}},
 	}
 }
@@ -176,7 +176,7 @@ func (r *Router) Run(ctx context.Context) error {
 		SetConnectRetryInterval(200 * time.Millisecond).
 		SetMaxReconnectInterval(2 * time.Second).
 		SetKeepAlive(30 * time.Second)
-	opts.SetDefaultPublishHandler(func(_ mqtt.Client, m mqtt.Message) { r.in <- m })
+	opts.SetDefaultPublishHandler(func(_ mqtt.Client, m mqtt.Message) { r.in.push(m) })
 	opts.SetOnConnectHandler(func(c mqtt.Client) {
 		// Subscribing again is harmless with a persistent session and
 		// needed the first time.
@@ -199,38 +199,89 @@ func (r *Router) Run(ctx context.Context) error {
 	c.Connect() // retries by itself (ConnectRetry)
 	defer c.Disconnect(250)
 
-	batch := make([]mqtt.Message, 0, r.cfg.MaxBatch)
+	// Batches are routed one after the other; a second goroutine waits
+	// for each batch's input publishes and then acknowledges it, so the
+	// next batch is routed while the broker confirms the last one.
+	// Batches are acknowledged in the order they were received.
+	acks := make(chan *pending, 4)
+	ackDone := make(chan struct{})
+	go func() {
+		defer close(ackDone)
+		for p := range acks {
+			if !r.finish(ctx, p) {
+				for range acks { // drain: ctx ended, nothing more is acked
+				}
+				return
+			}
+		}
+	}()
+	defer func() {
+		close(acks)
+		<-ackDone
+	}()
+
 	for {
 		// Take what is waiting, up to MaxBatch, so that one durable
 		// write and one round of acknowledgements serve many messages.
-		batch = batch[:0]
-		select {
-		case <-ctx.Done():
-			return nil
-		case m := <-r.in:
-			batch = append(batch, m)
-		}
-	fill:
-		for len(batch) < r.cfg.MaxBatch {
+		batch := r.in.take(make([]mqtt.Message, 0, r.cfg.MaxBatch), r.cfg.MaxBatch)
+		if len(batch) == 0 {
 			select {
-			case m := <-r.in:
-				batch = append(batch, m)
-			default:
-				break fill
+			case <-ctx.Done():
+				return nil
+			case <-r.in.signal:
 			}
+			continue
 		}
-		if err := r.route(ctx, c, batch); err != nil {
+		p, err := r.route(ctx, c, batch)
+		if err != nil {
 			return nil // ctx ended; unacknowledged messages come again
 		}
-		for _, m := range batch {
-			m.Ack()
-		}
+		acks <- p
 	}
 }
 
-// route sends every message of batch where the routes say. It returns an
-// error only when ctx ends before the batch is done.
-func (r *Router) route(ctx context.Context, c mqtt.Client, batch []mqtt.Message) error {
+// pending is a routed batch waiting for its input publishes to be
+// confirmed before it is acknowledged.
+type pending struct {
+	batch    []mqtt.Message
+	tokens   []mqtt.Token
+	enqueued int
+	drops    map[string]uint64
+}
+
+// finish waits for p's publishes, acknowledges its messages and counts
+// them. It returns false when ctx ended first.
+func (r *Router) finish(ctx context.Context, p *pending) bool {
+	for _, t := range p.tokens {
+		select {
+		case <-t.Done():
+		case <-ctx.Done():
+			return false
+		}
+		// An error here means the connection went away; the publish is
+		// kept by the client and sent again after it reconnects, and the
+		// acknowledgements below are dropped with the old connection,
+		// so the broker sends the batch again.
+	}
+	for _, m := range p.batch {
+		m.Ack()
+	}
+
+	r.mu.Lock()
+	r.stats.Received += uint64(len(p.batch))
+	r.stats.Delivered += uint64(len(p.tokens))
+	r.stats.Enqueued += uint64(p.enqueued)
+	for k, v := range p.drops {
+		r.stats.Dropped[k] += v
+	}
+	r.mu.Unlock()
+	return true
+}
+
+// route sends every message of batch where the routes say: it starts the
+// input publishes and writes the $upstream messages. It returns an error
+// only when ctx ends before that is done.
+func (r *Router) route(ctx context.Context, c mqtt.Client, batch []mqtt.Message) (*pending, error) {
 	var (
 		tokens   []mqtt.Token
 		upstream []Routed
@@ -294,31 +345,13 @@ func (r *Router) route(ctx context.Context, c mqtt.Client, batch []mqtt.Message)
 	}
 
 	// The $upstream batch is written while the input publishes are on
-	// their way; both must finish before anything is acknowledged.
+	// their way; both finish before anything is acknowledged.
 	if len(upstream) > 0 {
 		if err := r.enqueue(ctx, upstream); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	for _, t := range tokens {
-		select {
-		case <-t.Done():
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		// An error here means the connection went away; the publish is
-		// kept by the client and sent again after it reconnects.
-	}
-
-	r.mu.Lock()
-	r.stats.Received += uint64(len(batch))
-	r.stats.Delivered += uint64(len(tokens))
-	r.stats.Enqueued += uint64(len(upstream))
-	for k, v := range drops {
-		r.stats.Dropped[k] += v
-	}
-	r.mu.Unlock()
-	return nil
+	return &pending{batch: batch, tokens: tokens, enqueued: len(upstream), drops: drops}, nil
 }
 
 // enqueue writes batch to the $upstream queue, retrying until it succeeds
