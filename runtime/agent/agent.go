@@ -213,8 +213,10 @@ func (a *Agent) Reconcile(ctx context.Context, ds *api.DesiredState) error {
 	}
 	a.mu.Unlock()
 
-	// Step 3: each desired module in startup order. Nothing here waits for
-	// a module, so a crash loop costs the others nothing.
+	// Step 3: each desired module in startup order. Missing containers are
+	// pulled and created side by side first: only starts follow the order.
+	// Nothing here waits for a module, so a crash loop costs the others
+	// nothing.
 	mods := slices.Clone(ds.Modules)
 	slices.SortStableFunc(mods, func(x, y api.Module) int {
 		if x.StartupOrder != y.StartupOrder {
@@ -222,6 +224,7 @@ func (a *Agent) Reconcile(ctx context.Context, ds *api.DesiredState) error {
 		}
 		return strings.Compare(x.Name, y.Name)
 	})
+	created := a.createMissing(ctx, mods, have, ds.Registries, now)
 	for _, m := range mods {
 		c, ok := have[m.Name]
 		var cp *entities.ListContainer
@@ -229,12 +232,63 @@ func (a *Agent) Reconcile(ctx context.Context, ds *api.DesiredState) error {
 			cp = &c
 		}
 		st := a.moduleState(m.Name)
-		s := a.reconcileModule(ctx, m, cp, ds.Registries, st, now)
+		s := a.reconcileModule(ctx, m, cp, created[m.Name], ds.Registries, st, now)
 		a.mu.Lock()
 		st.status = s
 		a.mu.Unlock()
 	}
 	return nil
+}
+
+// createResult is the outcome of creating a module's container ahead of
+// its turn.
+type createResult struct {
+	id  string
+	err error
+}
+
+// maxParallelCreates bounds concurrent pulls and creates; Podman
+// serialises much of the work anyway, and a gateway has few cores.
+const maxParallelCreates = 3
+
+// createMissing creates, concurrently, the containers of modules that have
+// none and are not waiting out a failure.
+func (a *Agent) createMissing(ctx context.Context, mods []api.Module, have map[string]entities.ListContainer,
+	regs []api.Registry, now time.Time,
+) map[string]*createResult {
+	out := map[string]*createResult{}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	sem := make(chan struct{}, maxParallelCreates)
+	for _, m := range mods {
+		if _, ok := have[m.Name]; ok {
+			continue
+		}
+		a.mu.Lock()
+		st, known := a.mods[m.Name]
+		wait := known && now.Before(st.nextTry)
+		a.mu.Unlock()
+		if wait {
+			continue
+		}
+		wiring, err := a.cfg.Wiring(m.Name)
+		if err != nil {
+			continue // reported by reconcileModule
+		}
+		spec := NewSpec(m, wiring)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			id, err := a.create(ctx, m, spec, spec.Hash(), regs)
+			mu.Lock()
+			out[m.Name] = &createResult{id: id, err: err}
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return out
 }
 
 func (a *Agent) moduleState(name string) *moduleState {
@@ -249,9 +303,10 @@ func (a *Agent) moduleState(name string) *moduleState {
 }
 
 // reconcileModule brings one module towards m and returns its status. c is
-// its current container or nil.
+// its current container or nil; pre, when not nil, is the container
+// createMissing made for it.
 func (a *Agent) reconcileModule(ctx context.Context, m api.Module, c *entities.ListContainer,
-	regs []api.Registry, st *moduleState, now time.Time,
+	pre *createResult, regs []api.Registry, st *moduleState, now time.Time,
 ) api.ModuleStatus {
 	log := a.log.With("module", m.Name)
 	status := api.ModuleStatus{Image: m.Image, RestartCount: st.restarts}
@@ -298,7 +353,13 @@ func (a *Agent) reconcileModule(ctx context.Context, m api.Module, c *entities.L
 			describe(fmt.Sprintf("%s; retrying in %s", st.failure, st.nextTry.Sub(now).Round(time.Second)))
 			return status
 		}
-		id, err := a.create(ctx, m, spec, hash, regs)
+		var id string
+		var err error
+		if pre != nil {
+			id, err = pre.id, pre.err
+		} else {
+			id, err = a.create(ctx, m, spec, hash, regs)
+		}
 		if err != nil {
 			log.Warn("creating container", "image", m.Image, "err", err)
 			a.failed(st, err.Error(), now)
