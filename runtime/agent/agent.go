@@ -143,7 +143,8 @@ func limitsNote(rootless bool, cgroups string, controllers []string) string {
 		return "memory and CPU limits are not enforced: rootless Podman cannot apply them on cgroup v1"
 	}
 	if !slices.Contains(controllers, "memory") || !slices.Contains(controllers, "cpu") {
-		return "memory and CPU limits are not enforced: the memory and cpu cgroup controllers are not delegated to this user"
+		return "memory and CPU limits are not enforced: " +
+			"the memory and cpu cgroup controllers are not delegated to this user"
 	}
 	return ""
 }
@@ -510,7 +511,9 @@ func restartsUnhealthy(p string) bool {
 
 // checkHealth runs the module's health check when one is due. Podman's own
 // timers need systemd, so the agent runs the checks itself.
-func (a *Agent) checkHealth(ctx context.Context, m api.Module, c *entities.ListContainer, st *moduleState, now time.Time) {
+func (a *Agent) checkHealth(ctx context.Context, m api.Module, c *entities.ListContainer,
+	st *moduleState, now time.Time,
+) {
 	hc := healthCheck(m)
 	if hc == nil {
 		st.health = ""
@@ -554,7 +557,8 @@ func (a *Agent) remove(ctx context.Context, id string) error {
 	if err := a.stop(ctx, id); err != nil {
 		a.log.Debug("stopping container before removal", "id", id, "err", err)
 	}
-	_, err := containers.Remove(ctx, id, new(containers.RemoveOptions).WithForce(true).WithIgnore(true).WithVolumes(false))
+	opts := new(containers.RemoveOptions).WithForce(true).WithIgnore(true).WithVolumes(false)
+	_, err := containers.Remove(ctx, id, opts)
 	if err != nil {
 		return fmt.Errorf("removing container %s: %w", id, err)
 	}

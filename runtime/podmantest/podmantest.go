@@ -405,7 +405,8 @@ func (e *Env) buildImage(ctx context.Context) error {
 	build := filepath.Join(e.Dir, "build")
 	_, self, _, _ := runtime.Caller(0)
 	src := filepath.Join(filepath.Dir(self), "testdata", "module")
-	gob := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", filepath.Join(build, "module"), ".")
+	gob := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w",
+		"-o", filepath.Join(build, "module"), ".")
 	gob.Dir = src
 	gob.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=-buildvcs=false")
 	if out, err := gob.CombinedOutput(); err != nil {
