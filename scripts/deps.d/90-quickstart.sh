@@ -2,4 +2,4 @@
 # What the quick start's scripts use beyond the areas' own packages.
 set -euo pipefail
 . "$(dirname "$0")/../lib/apt.sh"
-apt_install curl jq util-linux passwd
+apt_install curl jq util-linux passwd iproute2
