@@ -10,7 +10,11 @@ import (
 	"github.com/edgeplane/edgeplane/hub/store/postgres"
 )
 
-func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+func TestMain(m *testing.M) {
+	code := pgtest.Main(m)
+	printFigures()
+	os.Exit(code)
+}
 
 // newPostgresHub starts a hub replica over the database at dsn.
 func newPostgresHub(t testing.TB, dsn string) *testHub {
