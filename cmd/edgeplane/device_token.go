@@ -50,18 +50,5 @@ func init() {
 	f.DurationVar(&deviceTokenFlags.ttl, "ttl", time.Hour, "how long the token is valid, at most 1h")
 	deviceTokenCmd.MarkFlagRequired("device") //nolint:errcheck // the flag exists
 	deviceTokenCmd.MarkFlagRequired("key")    //nolint:errcheck // the flag exists
-	deviceParentCmd().AddCommand(deviceTokenCmd)
-}
-
-// deviceParentCmd returns the "edgeplane device" command, adding it when no
-// other file has, so that several files may hang device subcommands on it.
-func deviceParentCmd() *cobra.Command {
-	for _, c := range rootCmd.Commands() {
-		if c.Name() == "device" {
-			return c
-		}
-	}
-	c := &cobra.Command{Use: "device", Short: "Tools for gateways (devices) of the hub"}
-	rootCmd.AddCommand(c)
-	return c
+	deviceCmd.AddCommand(deviceTokenCmd)
 }
