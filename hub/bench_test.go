@@ -17,10 +17,10 @@ import (
 
 	"github.com/edgeplane/edgeplane/hub"
 	"github.com/edgeplane/edgeplane/hub/api"
-	"github.com/edgeplane/edgeplane/hub/internal/pgtest"
 	"github.com/edgeplane/edgeplane/hub/store"
 	"github.com/edgeplane/edgeplane/hub/store/postgres"
 	"github.com/edgeplane/edgeplane/hub/store/sqlite"
+	"github.com/edgeplane/edgeplane/internal/pgtest"
 )
 
 // fanOutDevices is how many devices wait in the long-poll benchmark.

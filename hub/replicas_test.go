@@ -6,8 +6,8 @@ import (
 	"testing"
 
 	"github.com/edgeplane/edgeplane/hub/api"
-	"github.com/edgeplane/edgeplane/hub/internal/pgtest"
 	"github.com/edgeplane/edgeplane/hub/store/postgres"
+	"github.com/edgeplane/edgeplane/internal/pgtest"
 )
 
 func TestMain(m *testing.M) {
