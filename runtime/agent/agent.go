@@ -294,7 +294,7 @@ func (a *Agent) reconcileModule(ctx context.Context, m api.Module, c *entities.L
 	// failure asks us to wait.
 	if c == nil {
 		if now.Before(st.nextTry) {
-			status.Status = api.RuntimeBackoff
+			status.Status = api.RuntimeFailed
 			describe(fmt.Sprintf("%s; retrying in %s", st.failure, st.nextTry.Sub(now).Round(time.Second)))
 			return status
 		}

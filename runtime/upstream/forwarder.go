@@ -64,6 +64,8 @@ type Forwarder struct {
 	changed chan struct{}
 
 	connected atomic.Bool
+	running   sync.WaitGroup // a Run in progress; Close waits for it
+	runActive atomic.Bool    // a Run is in progress
 
 	// Tuning; tests shorten the back-off.
 	window     int // publishes awaiting PUBACK at most
@@ -185,8 +187,22 @@ func (f *Forwarder) Enqueue(msgs ...Message) error {
 
 // Run delivers queued messages until ctx ends, connecting and reconnecting
 // to the configured endpoint with exponential back-off. It returns nil when
-// ctx ends and ErrClosed after Close.
+// ctx ends, ErrClosed after Close, and an error while another Run runs.
 func (f *Forwarder) Run(ctx context.Context) error {
+	f.mu.Lock()
+	if f.closed {
+		f.mu.Unlock()
+		return ErrClosed
+	}
+	if f.runActive.Swap(true) {
+		f.mu.Unlock()
+		return errors.New("upstream forwarder: Run is already running")
+	}
+	f.running.Add(1)
+	f.mu.Unlock()
+	defer f.running.Done()
+	defer f.runActive.Store(false)
+
 	backoff := f.minBackoff
 	for {
 		// The configuration is read below; a signal about it is stale.
@@ -435,8 +451,9 @@ func (f *Forwarder) Healthy() error {
 	return nil
 }
 
-// Close closes the queue; messages not yet delivered stay on disk for the
-// next New. Cancel Run's context first: a running Run returns ErrClosed.
+// Close stops a running Run (which returns ErrClosed), waiting for its
+// publishes to be acknowledged or put back, and closes the queue; messages
+// not yet delivered stay on disk for the next New.
 func (f *Forwarder) Close() error {
 	f.mu.Lock()
 	if f.closed {
@@ -446,5 +463,6 @@ func (f *Forwarder) Close() error {
 	f.closed = true
 	f.mu.Unlock()
 	f.signal()
+	f.running.Wait()
 	return f.q.Close()
 }
