@@ -263,6 +263,19 @@ func helperMain(dir string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
+	// What the container agent would ask for, for tests that run modules
+	// as containers.
+	for _, m := range ds.Modules {
+		w, err := b.Wiring(m.Name)
+		if err == nil {
+			raw, _ := json.Marshal(w)
+			err = os.WriteFile(filepath.Join(dir, "wiring-"+m.Name+".json"), raw, 0o600)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+	}
 	_ = b.Run(context.Background(), nopReporter{})
 	return 0
 }
