@@ -45,19 +45,7 @@ func TestContainersSensorFilterUpstream(t *testing.T) {
 	}
 
 	// Step 1: the example module images, built as the user.
-	build := filepath.Join(env.Dir, "bus-images")
-	if err := os.MkdirAll(build, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	chown(build)
-	for _, m := range []string{"tempsensor", "filter"} {
-		copyFile(t, exampleBinary(t, m), filepath.Join(build, m), 0o755)
-		chown(filepath.Join(build, m))
-		cf := filepath.Join("..", "..", "examples", "modules", m, "Containerfile")
-		if _, err := env.Podman(ctx, "build", "-q", "-f", mustAbs(t, cf), "-t", "localhost/edgeplane/"+m+":dev", build); err != nil {
-			t.Fatal(err)
-		}
-	}
+	buildModuleImages(ctx, t, env)
 
 	// Step 2: the bus, as the user, in a helper process (this test
 	// binary, copied where the user can run it).
@@ -189,5 +177,22 @@ func waitForOr(t *testing.T, what string, cond func() bool, explain func()) {
 			t.Fatalf("gave up waiting for %s", what)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// buildModuleImages builds the example module images as env's user, as
+// `make module-images` does.
+func buildModuleImages(ctx context.Context, t *testing.T, env *podmantest.Env) {
+	t.Helper()
+	build := filepath.Join(env.Dir, "bus-images")
+	if err := os.MkdirAll(build, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []string{"tempsensor", "filter"} {
+		copyFile(t, exampleBinary(t, m), filepath.Join(build, m), 0o755)
+		cf := filepath.Join("..", "..", "examples", "modules", m, "Containerfile")
+		if _, err := env.Podman(ctx, "build", "-q", "-f", mustAbs(t, cf), "-t", "localhost/edgeplane/"+m+":dev", build); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
