@@ -42,7 +42,10 @@ const ModuleImage = "localhost/ep-test-module:1"
 
 // Env is a running rootless Podman set-up.
 type Env struct {
-	Dir      string // everything of this run; owned by User
+	// User is the unprivileged user Podman runs as: User, or the name
+	// given to StartAs.
+	User     string
+	Dir      string // everything of this run; owned by the user
 	UID, GID int
 	Home     string
 	Socket   string // unix:// URI of the Podman API
@@ -90,12 +93,17 @@ func Check() error {
 	return nil
 }
 
-// Start sets everything up. Call Close when done, also on failure.
-func Start(ctx context.Context) (_ *Env, err error) {
+// Start sets everything up for User. Call Close when done, also on
+// failure.
+func Start(ctx context.Context) (*Env, error) { return StartAs(ctx, User) }
+
+// StartAs is Start for another area's user (such as "ep-bus"), so that
+// areas testing on one machine do not share a Podman.
+func StartAs(ctx context.Context, name string) (_ *Env, err error) {
 	if err := Check(); err != nil {
 		return nil, err
 	}
-	e := &Env{}
+	e := &Env{User: name}
 	defer func() {
 		if err != nil {
 			e.Close()
@@ -103,10 +111,10 @@ func Start(ctx context.Context) (_ *Env, err error) {
 	}()
 
 	// Step 1: the user, with subordinate ids for the user namespace.
-	if err := ensureUser(); err != nil {
+	if err := ensureUser(name); err != nil {
 		return nil, err
 	}
-	u, err := user.Lookup(User)
+	u, err := user.Lookup(name)
 	if err != nil {
 		return nil, err
 	}
@@ -126,7 +134,7 @@ func Start(ctx context.Context) (_ *Env, err error) {
 	}
 
 	// Step 3: a private directory for this run.
-	e.Dir, err = os.MkdirTemp("", "ep-runtime-")
+	e.Dir, err = os.MkdirTemp("", name+"-")
 	if err != nil {
 		return nil, err
 	}
@@ -163,22 +171,22 @@ func Start(ctx context.Context) (_ *Env, err error) {
 	return e, nil
 }
 
-func ensureUser() error {
-	if _, err := user.Lookup(User); err != nil {
-		out, err := exec.Command("useradd", "-m", "-s", "/bin/sh", User).CombinedOutput()
+func ensureUser(name string) error {
+	if _, err := user.Lookup(name); err != nil {
+		out, err := exec.Command("useradd", "-m", "-s", "/bin/sh", name).CombinedOutput()
 		if err != nil {
-			return fmt.Errorf("useradd %s: %v: %s", User, err, out)
+			return fmt.Errorf("useradd %s: %v: %s", name, err, out)
 		}
 	}
 	// useradd gives subordinate ids on Debian; add them if it did not.
 	for _, f := range []string{"/etc/subuid", "/etc/subgid"} {
 		b, _ := os.ReadFile(f)
-		if !bytes.Contains(b, []byte(User+":")) {
+		if !bytes.Contains(b, []byte(name+":")) {
 			flag := "--add-subuids"
 			if strings.HasSuffix(f, "gid") {
 				flag = "--add-subgids"
 			}
-			if out, err := exec.Command("usermod", flag, "300000-365535", User).CombinedOutput(); err != nil {
+			if out, err := exec.Command("usermod", flag, "300000-365535", name).CombinedOutput(); err != nil {
 				return fmt.Errorf("usermod %s: %v: %s", flag, err, out)
 			}
 		}
@@ -245,8 +253,8 @@ insecure = true
 	}
 	e.env = []string{
 		"HOME=" + e.Home,
-		"USER=" + User,
-		"LOGNAME=" + User,
+		"USER=" + e.User,
+		"LOGNAME=" + e.User,
 		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
 		"XDG_RUNTIME_DIR=" + filepath.Join(e.Dir, "run"),
 		"CONTAINERS_CONF=" + filepath.Join(conf, "containers.conf"),
