@@ -351,7 +351,7 @@ func (a *Agent) reconcileModule(ctx context.Context, m api.Module, c *entities.L
 	if c == nil {
 		if now.Before(st.nextTry) {
 			status.Status = api.RuntimeFailed
-			describe(fmt.Sprintf("%s; retrying in %s", st.failure, st.nextTry.Sub(now).Round(time.Second)))
+			describe(fmt.Sprintf("%s; retrying at %s", st.failure, clock(st.nextTry)))
 			return status
 		}
 		var id string
@@ -443,13 +443,13 @@ func (a *Agent) reconcileModule(ctx context.Context, m api.Module, c *entities.L
 		if now.Before(at) {
 			status.Status = api.RuntimeBackoff
 			status.RestartCount = st.restarts
-			describe(fmt.Sprintf("exited with code %d; restarting in %s", c.ExitCode, at.Sub(now).Round(time.Second)))
+			describe(fmt.Sprintf("exited with code %d; restarting at %s", c.ExitCode, clock(at)))
 			return status
 		}
 	}
 	if now.Before(st.nextTry) {
 		status.Status = api.RuntimeBackoff
-		describe(fmt.Sprintf("%s; retrying in %s", st.failure, st.nextTry.Sub(now).Round(time.Second)))
+		describe(fmt.Sprintf("%s; retrying at %s", st.failure, clock(st.nextTry)))
 		return status
 	}
 
@@ -473,6 +473,11 @@ func (a *Agent) reconcileModule(ctx context.Context, m api.Module, c *entities.L
 	describe("")
 	return status
 }
+
+// clock formats a moment for a status description. It is absolute rather
+// than a count-down so that the description, and with it the report to the
+// hub, does not change on every pass.
+func clock(t time.Time) string { return t.UTC().Format("15:04:05Z") }
 
 // failed records a failed create or start and schedules the next try.
 func (a *Agent) failed(st *moduleState, why string, now time.Time) {

@@ -361,14 +361,13 @@ func (g *Gateway) pollLoop(ctx context.Context, states chan<- *api.DesiredState)
 		if ctx.Err() != nil {
 			return
 		}
-		switch {
-		case errors.Is(err, hubsync.ErrMalformed):
-			g.log.Warn("rejected desired state", "err", err)
-			g.setLastErr(err.Error())
-			err = nil // reachable; wait as below so we don't spin on it
-			fallthrough
-		case err != nil:
-			if err != nil {
+		if err != nil {
+			if errors.Is(err, hubsync.ErrMalformed) {
+				// The hub is reachable but sent nonsense; report it and
+				// wait as for any error, so as not to spin on it.
+				g.log.Warn("rejected desired state", "err", err)
+				g.setLastErr(err.Error())
+			} else {
 				g.log.Warn("polling hub", "err", err, "retry_in", backoff)
 			}
 			select {
