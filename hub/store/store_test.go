@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -415,4 +416,33 @@ func TestPostgresListenerReconnects(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, got, "gw")
+}
+
+// TestConcurrentCreates: many creates of one new device all succeed, one
+// of them as the create.
+func TestConcurrentCreates(t *testing.T) {
+	each(t, func(t *testing.T, st store.Store) {
+		const writers = 8
+		var (
+			wg      sync.WaitGroup
+			created atomic.Int64
+		)
+		for range writers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, c, err := st.PutDevice(t.Context(), api.Device{ID: "gw", Enabled: true}, store.Precondition{})
+				if err != nil {
+					t.Error(err)
+				}
+				if c {
+					created.Add(1)
+				}
+			}()
+		}
+		wg.Wait()
+		if got := created.Load(); got != 1 {
+			t.Fatalf("got %d creates, want 1", got)
+		}
+	})
 }
