@@ -36,15 +36,33 @@ func (s *Server) deviceDesired(w http.ResponseWriter, r *http.Request, dev api.D
 
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
-	for {
+	for woken := false; ; woken = true {
 		// Take the wake-up channel before reading, so no change slips by.
 		changed := s.waits.wait(dev.ID)
-		v, err := s.cfg.Store.DesiredVersion(r.Context(), dev.ID)
-		if err != nil {
-			return storeError(err, "device "+dev.ID)
-		}
-		if v != after {
-			return s.writeDesired(w, r, dev.ID)
+		if woken {
+			// After a wake-up the document is most likely new: read it
+			// whole at once rather than its version first.
+			ds, err := s.cfg.Store.DesiredState(r.Context(), dev.ID)
+			if err != nil {
+				return storeError(err, "device "+dev.ID)
+			}
+			if ds.Version != after {
+				writeDesired(w, ds)
+				return nil
+			}
+		} else {
+			v, err := s.cfg.Store.DesiredVersion(r.Context(), dev.ID)
+			if err != nil {
+				return storeError(err, "device "+dev.ID)
+			}
+			if v != after {
+				ds, err := s.cfg.Store.DesiredState(r.Context(), dev.ID)
+				if err != nil {
+					return storeError(err, "device "+dev.ID)
+				}
+				writeDesired(w, ds)
+				return nil
+			}
 		}
 		s.waits.waiting.Add(1)
 		select {
@@ -66,16 +84,11 @@ func (s *Server) deviceDesired(w http.ResponseWriter, r *http.Request, dev api.D
 	}
 }
 
-func (s *Server) writeDesired(w http.ResponseWriter, r *http.Request, device string) error {
-	ds, err := s.cfg.Store.DesiredState(r.Context(), device)
-	if err != nil {
-		return storeError(err, "device "+device)
-	}
+func writeDesired(w http.ResponseWriter, ds api.DesiredState) {
 	for i := range ds.Modules {
 		withModuleDefaults(&ds.Modules[i])
 	}
 	writeJSON(w, http.StatusOK, ds, ds.Version)
-	return nil
 }
 
 // withModuleDefaults spells out the defaults the operator left empty, so
