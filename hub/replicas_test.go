@@ -6,11 +6,15 @@ import (
 	"testing"
 
 	"github.com/edgeplane/edgeplane/hub/api"
-	"github.com/edgeplane/edgeplane/hub/internal/pgtest"
 	"github.com/edgeplane/edgeplane/hub/store/postgres"
+	"github.com/edgeplane/edgeplane/internal/pgtest"
 )
 
-func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+func TestMain(m *testing.M) {
+	code := pgtest.Main(m)
+	printFigures()
+	os.Exit(code)
+}
 
 // newPostgresHub starts a hub replica over the database at dsn.
 func newPostgresHub(t testing.TB, dsn string) *testHub {

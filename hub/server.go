@@ -143,12 +143,36 @@ func (s *Server) routes() []Route {
 // ServeHTTP implements http.Handler. Paths and methods the API does not
 // have get JSON errors like every other failure.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.log.Enabled(r.Context(), slog.LevelDebug) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		defer func() {
+			s.log.Debug("request", "method", r.Method, "path", r.URL.Path, "status", sw.status,
+				"duration", time.Since(start))
+		}()
+		w = sw
+	}
 	if _, pattern := s.mux.Handler(r); pattern == "" {
 		s.unrouted(w, r)
 		return
 	}
 	s.mux.ServeHTTP(w, r)
 }
+
+// statusWriter remembers the status for the debug access log.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// Unwrap lets http.ResponseController and MaxBytesReader reach the
+// underlying writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func (s *Server) unrouted(w http.ResponseWriter, r *http.Request) {
 	var allowed []string

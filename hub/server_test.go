@@ -42,7 +42,7 @@ func newTestHub(t testing.TB, st store.Store) *testHub {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewServer(recordingHandler(srv))
+	ts := httptest.NewServer(recordingHandler(t, srv))
 	t.Cleanup(func() {
 		srv.Close()
 		ts.Close()

@@ -30,8 +30,12 @@ customize_root() {
 
 	# The gateway daemon and its user unit, when they exist.
 	if [ -n "$edgeplaned_bin" ]; then
+		# The runtime's unit; a stand-in while it has not landed.
 		local unit=${EDGEPLANED_UNIT:-$repo/appliance/systemd/edgeplaned.service}
-		[ -f "$unit" ] || die "$unit is missing: the daemon has no unit"
+		if [ ! -f "$unit" ]; then
+			log "$unit is not in the tree yet: using image/units/edgeplaned.service"
+			unit=$here/units/edgeplaned.service
+		fi
 		install -D -m 0755 "$edgeplaned_bin" "$root/usr/bin/edgeplaned"
 		install -D -m 0644 "$unit" \
 			"$root/usr/lib/systemd/user/edgeplaned.service"

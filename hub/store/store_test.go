@@ -10,10 +10,10 @@ import (
 	"time"
 
 	"github.com/edgeplane/edgeplane/hub/api"
-	"github.com/edgeplane/edgeplane/hub/internal/pgtest"
 	"github.com/edgeplane/edgeplane/hub/store"
 	"github.com/edgeplane/edgeplane/hub/store/postgres"
 	"github.com/edgeplane/edgeplane/hub/store/sqlite"
+	"github.com/edgeplane/edgeplane/internal/pgtest"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }

@@ -506,6 +506,9 @@ func (a *Agent) RemoveAll(ctx context.Context) error {
 	return a.Reconcile(ctx, &api.DesiredState{})
 }
 
+// ContainerName returns the name of module's container.
+func (a *Agent) ContainerName(module string) string { return a.cfg.Prefix + module }
+
 func containerName(c entities.ListContainer) string {
 	if len(c.Names) == 0 {
 		return ""

@@ -33,7 +33,8 @@ type Config struct {
 	HubCAFile string `yaml:"hub_ca_file"`
 	// DataDir holds the stored desired state; default /var/lib/edgeplane.
 	DataDir string `yaml:"data_dir"`
-	// PodmanSocket is the Podman API URI; default
+	// PodmanSocket is the Podman API URI (unix:// or tcp://; a bare
+	// absolute path means unix://); default
 	// unix://$XDG_RUNTIME_DIR/podman/podman.sock.
 	PodmanSocket string `yaml:"podman_socket"`
 	// ContainerPrefix is put before module names to name containers;
@@ -160,6 +161,9 @@ func (c *Config) complete() error {
 	}
 	if c.PodmanSocket == "" {
 		c.PodmanSocket = DefaultPodmanSocket()
+	}
+	if filepath.IsAbs(c.PodmanSocket) {
+		c.PodmanSocket = "unix://" + c.PodmanSocket // a bare path is a Unix socket
 	}
 	if !strings.HasPrefix(c.PodmanSocket, "unix://") && !strings.HasPrefix(c.PodmanSocket, "tcp://") {
 		bad("podman_socket %q must start with unix:// or tcp://", c.PodmanSocket)
