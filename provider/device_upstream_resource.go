@@ -81,7 +81,7 @@ func (r *deviceUpstreamResource) Schema(_ context.Context, _ resource.SchemaRequ
 				Required:   true,
 				Validators: []validator.String{brokerURLValidator{}},
 			},
-			"client_id": optional("MQTT client id; the hub chooses one when not set."),
+			"client_id": optional("MQTT client id."),
 			"username":  optional("MQTT user name."),
 			"password": schema.StringAttribute{
 				MarkdownDescription: "MQTT password. Write-only on the hub: a change made " +
@@ -263,7 +263,7 @@ func upstreamFromAPI(m *deviceUpstreamModel, device string, got *api.Upstream) {
 	m.ID = types.StringValue(device)
 	m.DeviceID = types.StringValue(device)
 	m.URL = types.StringValue(got.URL)
-	m.ClientID = keepOrNull(m.ClientID, got.ClientID)
+	m.ClientID = stringOrNull(got.ClientID)
 	m.Username = stringOrNull(got.Username)
 	if !got.PasswordSet {
 		m.Password = types.StringNull()
@@ -277,16 +277,6 @@ func upstreamFromAPI(m *deviceUpstreamModel, device string, got *api.Upstream) {
 	m.DefaultTimeToLiveSeconds = types.Int64Value(int64(orDefaultInt(got.DefaultTimeToLiveSeconds,
 		defaultUpstreamTTL)))
 	m.MaxQueueBytes = types.Int64Value(orDefaultInt(got.MaxQueueBytes, defaultMaxQueueBytes))
-}
-
-// keepOrNull is for optional attributes the hub may fill in itself (such as
-// a chosen client id): when the configuration leaves it null the hub's
-// choice is not a difference.
-func keepOrNull(prior types.String, s string) types.String {
-	if prior.IsNull() {
-		return prior
-	}
-	return stringOrNull(s)
 }
 
 func orDefaultInt[T int | int64](v, def T) T {

@@ -26,6 +26,9 @@ var protoV6ProviderFactories = map[string]func() (tfprotov6.ProviderServer, erro
 // is none. Only -short skips.
 func requireTerraform(t *testing.T) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("skipping with -short: the test runs Terraform")
+	}
 	if p, err := findTerraform(); err == nil {
 		t.Setenv("TF_ACC_TERRAFORM_PATH", p)
 		t.Setenv("TF_ACC_TERRAFORM_VERSION", "")
@@ -37,8 +40,6 @@ func requireTerraform(t *testing.T) {
 		}
 		t.Setenv("TF_CLI_CONFIG_FILE", rc)
 		return
-	} else if testing.Short() {
-		t.Skipf("skipping with -short: %v", err)
 	} else {
 		t.Fatal(err)
 	}

@@ -25,21 +25,21 @@ var deviceCmd = &cobra.Command{
 	Short: "Inspect the devices a hub manages",
 }
 
-// hubFlags are the connection settings of commands that call the operator
+// connFlags are the connection settings of commands that call the operator
 // API; the environment supplies what the flags leave out, as for Terraform.
-type hubFlags struct {
+type connFlags struct {
 	endpoint string
 	token    string
 	caFile   string
 }
 
-func (f *hubFlags) register(cmd *cobra.Command) {
+func (f *connFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.endpoint, "endpoint", "", "hub URL (default $EDGEPLANE_ENDPOINT)")
 	cmd.Flags().StringVar(&f.token, "token", "", "operator token (default $EDGEPLANE_TOKEN)")
 	cmd.Flags().StringVar(&f.caFile, "ca-file", "", "PEM bundle to verify the hub with")
 }
 
-func (f *hubFlags) client() (*client.Client, error) {
+func (f *connFlags) client() (*client.Client, error) {
 	cfg := client.Config{Endpoint: f.endpoint, Token: f.token}
 	if cfg.Endpoint == "" {
 		cfg.Endpoint = os.Getenv("EDGEPLANE_ENDPOINT")
@@ -72,7 +72,7 @@ type deviceView struct {
 
 func init() {
 	var (
-		listFlags hubFlags
+		listFlags connFlags
 		listTags  []string
 		listJSON  bool
 	)
@@ -104,7 +104,7 @@ func init() {
 	listCmd.Flags().BoolVar(&listJSON, "json", false, "print JSON for scripts")
 
 	var (
-		showFlags hubFlags
+		showFlags connFlags
 		showJSON  bool
 	)
 	showCmd := &cobra.Command{

@@ -59,7 +59,7 @@ change notification. "-" reads the message from standard input.`,
 			if err != nil {
 				return fmt.Errorf("parsing --route: %w", err)
 			}
-			data, err := readFileOrStdin(cmd, messageFile)
+			data, err := readRouteInput(cmd, messageFile)
 			if err != nil {
 				return err
 			}
@@ -68,7 +68,7 @@ change notification. "-" reads the message from standard input.`,
 				return fmt.Errorf("%s: %w", messageFile, err)
 			}
 			ds := route.NewTable([]route.Entry{{Name: "route", Route: r}}).Deliveries(m, nil)
-			return printDeliveries(cmd.OutOrStdout(), ds, asJSON)
+			return printRouteDeliveries(cmd.OutOrStdout(), ds, asJSON)
 		},
 	}
 	cmd.Flags().StringVar(&text, "route", "", "the route to evaluate (required)")
@@ -79,15 +79,15 @@ change notification. "-" reads the message from standard input.`,
 	return cmd
 }
 
-// sinkJSON is one sink in `route test --json` output.
-type sinkJSON struct {
+// routeSinkJSON is one sink in `route test --json` output.
+type routeSinkJSON struct {
 	Sink   string `json:"sink"`
 	Kind   string `json:"kind"` // "upstream" or "moduleInput"
 	Module string `json:"module,omitempty"`
 	Input  string `json:"input,omitempty"`
 }
 
-func printDeliveries(w io.Writer, ds []route.Delivery, asJSON bool) error {
+func printRouteDeliveries(w io.Writer, ds []route.Delivery, asJSON bool) error {
 	if !asJSON {
 		for _, d := range ds {
 			if _, err := fmt.Fprintln(w, d.Sink); err != nil {
@@ -96,9 +96,9 @@ func printDeliveries(w io.Writer, ds []route.Delivery, asJSON bool) error {
 		}
 		return nil
 	}
-	out := make([]sinkJSON, 0, len(ds))
+	out := make([]routeSinkJSON, 0, len(ds))
 	for _, d := range ds {
-		s := sinkJSON{Sink: d.Sink.String(), Kind: "upstream"}
+		s := routeSinkJSON{Sink: d.Sink.String(), Kind: "upstream"}
 		if d.Sink.Kind == route.SinkModuleInput {
 			s.Kind, s.Module, s.Input = "moduleInput", d.Sink.Module, d.Sink.Input
 		}
@@ -109,7 +109,7 @@ func printDeliveries(w io.Writer, ds []route.Delivery, asJSON bool) error {
 	return enc.Encode(out)
 }
 
-func readFileOrStdin(cmd *cobra.Command, name string) ([]byte, error) {
+func readRouteInput(cmd *cobra.Command, name string) ([]byte, error) {
 	if name == "-" {
 		data, err := io.ReadAll(cmd.InOrStdin())
 		if err != nil {
@@ -139,7 +139,7 @@ Errors read "file:line:column: message" for a file of lines and
 command fails when any route has an error. "-" reads standard input.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			data, err := readFileOrStdin(cmd, args[0])
+			data, err := readRouteInput(cmd, args[0])
 			if err != nil {
 				return err
 			}

@@ -24,7 +24,7 @@ func runRoute(t *testing.T, stdin string, args ...string) (string, error) {
 	return out.String(), err
 }
 
-func writeFile(t *testing.T, name, content string) string {
+func writeRouteTestFile(t *testing.T, name, content string) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), name)
 	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
@@ -34,26 +34,26 @@ func writeFile(t *testing.T, name, content string) string {
 }
 
 func TestRouteTest(t *testing.T) {
-	jsonMsg := writeFile(t, "msg.json", `{
+	jsonMsg := writeRouteTestFile(t, "msg.json", `{
   "module": "sensor", "output": "temperature",
   "systemProperties": {"messageId": "m1", "connectionModuleId": "sensor"},
   "properties": {"alert": "high"},
   "body": {"machine": {"temperature": 71.5, "sensors": [{"ok": true}]}}
 }`)
-	textMsg := writeFile(t, "text.json", `{
+	textMsg := writeRouteTestFile(t, "text.json", `{
   "module": "sensor",
   "systemProperties": {"contentType": "text/plain"},
   "body": "{\"machine\": {\"temperature\": 99}}"
 }`)
-	utf8Msg := writeFile(t, "str.json", `{
+	utf8Msg := writeRouteTestFile(t, "str.json", `{
   "systemProperties": {"contentType": "application/json", "contentEncoding": "utf-8"},
   "body": "{\"machine\": {\"temperature\": 99}}"
 }`)
-	b64Msg := writeFile(t, "b64.json", `{
+	b64Msg := writeRouteTestFile(t, "b64.json", `{
   "systemProperties": {"contentType": "application/json", "contentEncoding": "utf-8"},
   "bodyBase64": "eyJ4IjogMX0="
 }`)
-	badMsg := writeFile(t, "bad.json", `{"modul": "x"}`)
+	badMsg := writeRouteTestFile(t, "bad.json", `{"modul": "x"}`)
 	const up = "$upstream\n"
 	const toFilter = `BrokeredEndpoint("/modules/filter/inputs/in")` + "\n"
 	tests := []struct {
@@ -165,7 +165,7 @@ func TestRouteCheck(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := writeFile(t, "routes", tt.file)
+			p := writeRouteTestFile(t, "routes", tt.file)
 			out, err := runRoute(t, "", "check", p)
 			if want := strings.ReplaceAll(tt.want, "FILE", p); out != want {
 				t.Errorf("got output\n%s\nwant\n%s", out, want)

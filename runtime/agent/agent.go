@@ -294,7 +294,7 @@ func (a *Agent) reconcileModule(ctx context.Context, m api.Module, c *entities.L
 	// failure asks us to wait.
 	if c == nil {
 		if now.Before(st.nextTry) {
-			status.Status = api.RuntimeBackoff
+			status.Status = api.RuntimeFailed
 			describe(fmt.Sprintf("%s; retrying in %s", st.failure, st.nextTry.Sub(now).Round(time.Second)))
 			return status
 		}
@@ -505,6 +505,9 @@ func (a *Agent) remove(ctx context.Context, id string) error {
 func (a *Agent) RemoveAll(ctx context.Context) error {
 	return a.Reconcile(ctx, &api.DesiredState{})
 }
+
+// ContainerName returns the name of module's container.
+func (a *Agent) ContainerName(module string) string { return a.cfg.Prefix + module }
 
 func containerName(c entities.ListContainer) string {
 	if len(c.Names) == 0 {

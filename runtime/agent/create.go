@@ -62,7 +62,7 @@ func (a *Agent) pull(ctx context.Context, m api.Module, regs []api.Registry) err
 // generate turns a module's spec into a Podman container spec.
 func (a *Agent) generate(m api.Module, s Spec, hash string) *specgen.SpecGenerator {
 	g := specgen.NewSpecGenerator(m.Image, false)
-	g.Name = a.cfg.Prefix + m.Name
+	g.Name = a.ContainerName(m.Name)
 	g.Env = s.Env()
 
 	g.Labels = map[string]string{}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"sync"
 	"testing"
@@ -335,5 +336,97 @@ func TestPushRejects(t *testing.T) {
 				t.Error("got nil error, want one")
 			}
 		})
+	}
+}
+
+// TestLostJournalBringsMessagesBack plays a power cut that loses the
+// journal's unsynced tail: acknowledged messages come back (duplicates),
+// and none that Push acknowledged is lost.
+func TestLostJournalBringsMessagesBack(t *testing.T) {
+	tests := []struct {
+		name     string
+		keep     func(size int64) int64 // journal bytes that survive
+		wantTorn uint64
+	}{
+		{"journal lost", func(int64) int64 { return 0 }, 0},
+		{"journal torn", func(size int64) int64 { return size - 2 }, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			q, err := Open(dir, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range 10 {
+				if err := q.Push(item(0, fmt.Sprint(i))); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for range 5 {
+				e, _, _ := q.Next()
+				q.Ack(e.Seq)
+			}
+			q.Close()
+			jp := filepath.Join(dir, "journal.log")
+			fi, err := os.Stat(jp)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Truncate(jp, tt.keep(fi.Size())); err != nil {
+				t.Fatal(err)
+			}
+
+			q = open(t, dir, Options{})
+			st := q.Stats()
+			if st.Messages < 5 || st.Messages > 10 || st.TornRecords != tt.wantTorn {
+				t.Errorf("got %d messages, %d torn; want 5..10 and %d", st.Messages, st.TornRecords, tt.wantTorn)
+			}
+			got := datas(drain(t, q, true))
+			for i := 5; i < 10; i++ {
+				if !slices.Contains(got, fmt.Sprint(i)) {
+					t.Errorf("message %d lost; got %v", i, got)
+				}
+			}
+		})
+	}
+}
+
+func TestShrinkingTheBoundDropsAtOnce(t *testing.T) {
+	q := open(t, t.TempDir(), Options{})
+	body := bytes.Repeat([]byte("x"), 1000)
+	for range 200 {
+		if err := q.Push(Item{Data: body}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	q.SetMaxBytes(MinMaxBytes)
+	st := q.Stats()
+	if st.DiskBytes > MinMaxBytes || st.DroppedOverflow == 0 || int(st.DroppedOverflow)+st.Messages != 200 {
+		t.Errorf("got %d disk bytes, %d dropped, %d queued; want at most %d bytes and 200 in all",
+			st.DiskBytes, st.DroppedOverflow, st.Messages, MinMaxBytes)
+	}
+}
+
+func TestReject(t *testing.T) {
+	dir := t.TempDir()
+	q, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Push(item(0, "a"), item(0, "b"), item(0, "c")); err != nil {
+		t.Fatal(err)
+	}
+	a, _, _ := q.Next()
+	q.Reject(a.Seq, a.Seq+1) // one in flight, one waiting
+	st := q.Stats()
+	if st.Rejected != 2 || st.Messages != 1 || st.InFlight != 0 {
+		t.Errorf("got %d rejected, %d queued, %d in flight; want 2, 1, 0", st.Rejected, st.Messages, st.InFlight)
+	}
+	q.Close()
+
+	q = open(t, dir, Options{})
+	if got := fmt.Sprint(datas(drain(t, q, true))); got != "[c]" {
+		t.Errorf("got %s after reopen, want [c]", got)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -468,8 +469,8 @@ func TestTornTailAtRestart(t *testing.T) {
 const childEnv = "EDGEPLANE_UPSTREAM_CRASH_CHILD"
 
 // crashChild runs in a child process: it forwards to the broker in
-// EDGEPLANE_UPSTREAM_URL and enqueues without end, printing the number of
-// each message after Enqueue returned, until it is killed.
+// EDGEPLANE_UPSTREAM_URL while four producers enqueue without end, each
+// printing a message's id after Enqueue returned, until it is killed.
 func crashChild() {
 	f, err := New(os.Getenv(childEnv), "gw1", nil)
 	if err != nil {
@@ -481,13 +482,22 @@ func crashChild() {
 		os.Exit(2)
 	}
 	go f.Run(context.Background())
-	for i := 0; ; i++ {
-		if err := f.Enqueue(msg(fmt.Sprintf("k%d", i), i%10)); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(2)
-		}
-		fmt.Printf("%d\n", i) // os.Stdout is unbuffered
+	var mu sync.Mutex
+	for g := range 4 {
+		go func() {
+			for i := 0; ; i++ {
+				id := fmt.Sprintf("k%d-%d", g, i)
+				if err := f.Enqueue(msg(id, i%10)); err != nil {
+					fmt.Fprintln(os.Stderr, err)
+					os.Exit(2)
+				}
+				mu.Lock()
+				fmt.Println(id) // os.Stdout is unbuffered
+				mu.Unlock()
+			}
+		}()
 	}
+	select {}
 }
 
 func TestCrashLosesNoAcknowledgedMessage(t *testing.T) {
@@ -511,20 +521,20 @@ func TestCrashLosesNoAcknowledgedMessage(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill() })
-	acked := -1
+	var acked []string
 	sc := bufio.NewScanner(out)
 	for sc.Scan() {
-		acked, _ = strconv.Atoi(sc.Text())
-		if acked == 3000 {
+		acked = append(acked, sc.Text())
+		if len(acked) == 3000 {
 			cmd.Process.Kill() // SIGKILL, mid-stream
 		}
 	}
 	cmd.Wait()
-	if acked < 3000 {
-		t.Fatalf("child acknowledged only %d messages before it ended", acked)
+	if len(acked) < 3000 {
+		t.Fatalf("child acknowledged only %d messages before it ended", len(acked))
 	}
 	_, before := col.count()
-	t.Logf("child acknowledged %d messages; %d had reached the broker when it died", acked+1, before)
+	t.Logf("child acknowledged %d messages; %d had reached the broker when it died", len(acked), before)
 
 	// Step 2: a new forwarder on the same directory delivers the rest.
 	f := newForwarder(t, dir)
@@ -532,14 +542,20 @@ func TestCrashLosesNoAcknowledgedMessage(t *testing.T) {
 		t.Fatal(err)
 	}
 	run(t, f)
-	eventually(t, "every acknowledged message at the broker", func() bool {
-		_, d := col.count()
-		return d >= acked+1
-	})
-	for i := 0; i <= acked; i++ {
-		if !col.has(fmt.Sprintf("k%d", i)) {
-			t.Fatalf("acknowledged message k%d lost", i)
+	missing := func() (m []string) {
+		for _, id := range acked {
+			if !col.has(id) {
+				m = append(m, id)
+			}
 		}
+		return m
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for m := missing(); len(m) > 0; m = missing() {
+		if time.Now().After(deadline) {
+			t.Fatalf("got %d acknowledged messages missing at the broker (first %s), want none", len(m), m[0])
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	eventually(t, "an empty queue", func() bool { return f.Stats().Queued == 0 })
 	tot, d := col.count()
@@ -565,7 +581,12 @@ func TestHealthyAndClose(t *testing.T) {
 	if _, err := New(dir, "gw1", nil); err == nil {
 		t.Error("second New on the same directory: got nil error, want one")
 	}
-	f.Close()
+	ran := make(chan error, 1)
+	go func() { ran <- f.Run(context.Background()) }()
+	f.Close() // stops Run
+	if err := <-ran; !errors.Is(err, ErrClosed) {
+		t.Errorf("Run stopped by Close: got %v, want ErrClosed", err)
+	}
 	if err := f.Healthy(); !errors.Is(err, ErrClosed) {
 		t.Errorf("Healthy after Close: got %v, want ErrClosed", err)
 	}
@@ -575,4 +596,29 @@ func TestHealthyAndClose(t *testing.T) {
 	if err := f.Run(t.Context()); !errors.Is(err, ErrClosed) {
 		t.Errorf("Run after Close: got %v, want ErrClosed", err)
 	}
+}
+
+func TestRefusedMessageIsRejected(t *testing.T) {
+	// The broker drops the connection of a client that sends a packet
+	// larger than this.
+	b := startBroker(t, "max_packet_size 4096")
+	col := b.subscribe(t, "refused", false)
+	f := newForwarder(t, t.TempDir())
+	big := msg("big", 0)
+	big.Body = make([]byte, 8192)
+	enqueue(t, f, msg("before", 0), big, msg("after1", 0), msg("after2", 5))
+	if err := f.Configure(b.upstream()); err != nil {
+		t.Fatal(err)
+	}
+	run(t, f)
+
+	eventually(t, "the messages around the refused one", func() bool {
+		return col.has("before") && col.has("after1") && col.has("after2")
+	})
+	if s := f.Stats(); s.Rejected != 1 || col.has("big") {
+		t.Errorf("got Rejected %d, big delivered %v; want 1 and false", s.Rejected, col.has("big"))
+	}
+	// Back to normal: a new message goes through.
+	enqueue(t, f, msg("later", 0))
+	eventually(t, "a message after the rejection", func() bool { return col.has("later") })
 }

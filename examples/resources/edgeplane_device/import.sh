@@ -1,0 +1,1 @@
+terraform import edgeplane_device.gw berlin-gw-1

@@ -1,0 +1,1 @@
+terraform import edgeplane_device_upstream.gw berlin-gw-1

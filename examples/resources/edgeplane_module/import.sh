@@ -1,0 +1,1 @@
+terraform import edgeplane_module.sensor berlin-gw-1/sensor

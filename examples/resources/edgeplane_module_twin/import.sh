@@ -1,0 +1,1 @@
+terraform import edgeplane_module_twin.sensor berlin-gw-1/sensor

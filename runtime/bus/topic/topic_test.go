@@ -1,0 +1,94 @@
+package topic
+
+import (
+	"errors"
+	"reflect"
+	"testing"
+)
+
+func TestParse(t *testing.T) {
+	tests := []struct {
+		topic string
+		want  Parsed
+		err   bool
+	}{
+		{"modules/sensor/outputs/temp/%24.ct=application%2Fjson", Parsed{KindOutput, "sensor", "temp", "%24.ct=application%2Fjson"}, false},
+		{"modules/sensor/outputs/temp/", Parsed{KindOutput, "sensor", "temp", ""}, false},
+		{"modules/sensor/outputs/temp", Parsed{KindOutput, "sensor", "temp", ""}, false},
+		{"modules/f/inputs/in1/a=b", Parsed{KindInput, "f", "in1", "a=b"}, false},
+		{"modules/f/twin/get/r1", Parsed{KindTwinGet, "f", "r1", ""}, false},
+		{"modules/f/twin/res/r1", Parsed{KindTwinResponse, "f", "r1", ""}, false},
+		{"modules/f/twin/desired", Parsed{KindTwinDesired, "f", "", ""}, false},
+		{"modules/f/twin/reported", Parsed{KindTwinReported, "f", "", ""}, false},
+		{"modules/f/outputs/o/bag/extra", Parsed{}, true},
+		{"modules/f/outputs//", Parsed{}, true},
+		{"modules/$bad/outputs/o/", Parsed{}, true},
+		{"other/f/outputs/o/", Parsed{}, true},
+		{"modules/f/twin/get", Parsed{}, true},
+		{"modules/f/twin/reported/x", Parsed{}, true},
+		{"modules/f", Parsed{}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.topic, func(t *testing.T) {
+			got, err := Parse(tt.topic)
+			if tt.err {
+				if !errors.Is(err, ErrUnknownTopic) {
+					t.Fatalf("got err %v, want ErrUnknownTopic", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tt.want {
+				t.Errorf("got %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestBagRoundTrip(t *testing.T) {
+	tests := []struct {
+		name string
+		bag  Bag
+		want string
+	}{
+		{"empty", Bag{}, ""},
+		{"app", Bag{Properties: map[string]string{"b": "2+3", "a": "x y/z#"}}, "a=x%20y%2Fz%23&b=2%2B3"},
+		{"system", Bag{ContentType: "application/json", MessageID: "m1", OutputName: "temp"},
+			"%24.ct=application%2Fjson&%24.mid=m1&%24.on=temp"},
+		{"all", Bag{"ct", "ce", "mid", "cid", "uid", "dev", "mod", "out", map[string]string{"alert": "true"}},
+			"%24.cdid=dev&%24.ce=ce&%24.cid=cid&%24.cmid=mod&%24.ct=ct&%24.mid=mid&%24.on=out&%24.uid=uid&alert=true"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := tt.bag.Encode()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tt.want {
+				t.Errorf("Encode: got %q, want %q", got, tt.want)
+			}
+			back, err := ParseBag(got)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(back, tt.bag) {
+				t.Errorf("ParseBag: got %+v, want %+v", back, tt.bag)
+			}
+		})
+	}
+}
+
+func TestBagErrors(t *testing.T) {
+	if _, err := (&Bag{Properties: map[string]string{"$x": "1"}}).Encode(); !errors.Is(err, ErrBadBag) {
+		t.Errorf("Encode of $x: got %v, want ErrBadBag", err)
+	}
+	for _, s := range []string{"%zz=1", "$.nope=1", "a=1&a=2", "=1", "a=%"} {
+		t.Run(s, func(t *testing.T) {
+			if _, err := ParseBag(s); !errors.Is(err, ErrBadBag) {
+				t.Errorf("got %v, want ErrBadBag", err)
+			}
+		})
+	}
+}

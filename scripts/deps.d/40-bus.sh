@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The local message bus: Mosquitto (the broker edgeplaned runs) and its
+# command-line clients (used by tests and the docs' examples). Podman for
+# the example module images comes from the runtime's set-up script.
+set -euo pipefail
+. "$(dirname "$0")/../lib/apt.sh"
+apt_install mosquitto mosquitto-clients
+# Debian enables a system-wide broker on port 1883; edgeplaned runs its own.
+if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+	systemctl disable --now mosquitto.service >/dev/null 2>&1 || true
+fi
