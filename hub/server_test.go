@@ -260,6 +260,15 @@ func TestModulesRoutesTwins(t *testing.T) {
 		t.Fatalf("got %+v, want the one route", rl)
 	}
 
+	var one api.Route
+	h.op("GET", "/v1/devices/gw/routes/all", nil, http.StatusOK).decode(t, &one)
+	if one.Text != rt.Text || one.TimeToLiveSeconds != 60 {
+		t.Fatalf("got %+v, want the route as put", one)
+	}
+	h.op("PUT", "/v1/devices/gw/routes/spare", rt, http.StatusCreated)
+	h.op("DELETE", "/v1/devices/gw/routes/spare", nil, http.StatusNoContent, "If-Match", `"1"`)
+	h.op("GET", "/v1/devices/gw/routes/spare", nil, http.StatusNotFound)
+
 	// Deleting the module deletes its twin.
 	h.op("DELETE", "/v1/devices/gw/modules/sensor", nil, http.StatusNoContent)
 	h.op("GET", "/v1/devices/gw/modules/sensor/twin", nil, http.StatusNotFound)
@@ -341,7 +350,10 @@ func TestBadInput(t *testing.T) {
 		{"unknown field", "PUT", "/v1/devices/gw/modules/m", `{"image": "a", "imagee": "b"}`, nil,
 			400, api.CodeBadRequest, "imagee", `"imagee"`},
 		{"unknown nested field", "PUT", "/v1/devices/gw/modules/m",
-			`{"image": "a", "create_options": {"memory": 5}}`, nil, 400, api.CodeBadRequest, "memory", `"memory"`},
+			`{"image": "a", "create_options": {"memory": 5}}`, nil, 400, api.CodeBadRequest, "create_options.memory", `"create_options.memory"`},
+		{"unknown field in list", "PUT", "/v1/devices/gw/modules/m",
+			`{"image": "a", "create_options": {"ports": [{"container_port": 1}, {"container_prot": 2}]}}`, nil,
+			400, api.CodeBadRequest, "create_options.ports[1].container_prot", "container_prot"},
 		{"wrong type", "PUT", "/v1/devices/gw/modules/m", `{"image": 5}`, nil,
 			400, api.CodeBadRequest, "image", "must be a string"},
 		{"too large", "PUT", "/v1/devices/gw/modules/m", big, nil, 413, api.CodeTooLarge, "", "1048576"},
