@@ -7,4 +7,4 @@
 set -euo pipefail
 . "$(dirname "$0")/../lib/apt.sh"
 apt_install podman uidmap slirp4netns fuse-overlayfs runc conmon \
-	docker-registry apache2-utils systemd passwd
+	docker-registry apache2-utils systemd passwd mosquitto
