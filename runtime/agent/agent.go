@@ -331,7 +331,7 @@ func (a *Agent) reconcileModule(ctx context.Context, m api.Module, c *entities.L
 	}
 	spec := NewSpec(m, wiring)
 	hash := spec.Hash()
-	if c != nil && c.Labels[LabelSpecHash] != hash {
+	if c != nil && c.Labels[LabelSpecHash] != hash && a.readyToReplace(ctx, m, c, regs, st, now) {
 		log.Info("spec changed, recreating container")
 		if err := a.remove(ctx, c.ID); err != nil {
 			status.Status = api.RuntimeFailed
@@ -339,6 +339,9 @@ func (a *Agent) reconcileModule(ctx context.Context, m api.Module, c *entities.L
 			return status
 		}
 		c = nil
+	} else if c != nil && c.Labels[LabelSpecHash] != hash {
+		notes = append(notes, fmt.Sprintf("update pending: %s; retrying at %s; the previous version keeps running",
+			st.failure, clock(st.nextTry)))
 	}
 	if c == nil && st.id != "" {
 		// The container is gone, or we removed it: a new one starts afresh.
@@ -478,6 +481,27 @@ func (a *Agent) reconcileModule(ctx context.Context, m api.Module, c *entities.L
 // than a count-down so that the description, and with it the report to the
 // hub, does not change on every pass.
 func clock(t time.Time) string { return t.UTC().Format("15:04:05Z") }
+
+// readyToReplace reports whether a running module's container may be
+// removed for a new spec. The new image is pulled first, so that a registry
+// that cannot be reached leaves the previous version running rather than
+// no version at all; a failed pull is retried with back-off.
+func (a *Agent) readyToReplace(ctx context.Context, m api.Module, c *entities.ListContainer,
+	regs []api.Registry, st *moduleState, now time.Time,
+) bool {
+	if c.State != "running" || m.ImagePullPolicy == api.PullNever {
+		return true
+	}
+	if now.Before(st.nextTry) {
+		return false
+	}
+	if err := a.pull(ctx, m, regs); err != nil {
+		a.log.Warn("pulling image for update", "module", m.Name, "image", m.Image, "err", err)
+		a.failed(st, err.Error(), now)
+		return false
+	}
+	return true
+}
 
 // failed records a failed create or start and schedules the next try.
 func (a *Agent) failed(st *moduleState, why string, now time.Time) {
