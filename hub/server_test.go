@@ -455,3 +455,23 @@ func TestUnknownPathsAndMethods(t *testing.T) {
 		})
 	}
 }
+
+// TestShutdown: after Close, readiness fails and long-polls answer at once.
+func TestShutdown(t *testing.T) {
+	h := newSQLiteHub(t)
+	d := h.createDevice("gw")
+	got := make(chan response, 1)
+	go func() { got <- h.poll(d, h.desiredVersion("gw"), "30s") }()
+	waitWaiting(t, h.srv, 1)
+
+	h.srv.Close()
+	if r := <-got; r.status != http.StatusNotModified {
+		t.Fatalf("got status %d for a waiting poll at shutdown, want 304", r.status)
+	}
+	if r := h.do("GET", "/readyz", "", nil); r.status != http.StatusServiceUnavailable || r.apiError(t).Code != api.CodeUnavailable {
+		t.Fatalf("got %d %s from /readyz after Close, want 503 unavailable", r.status, r.body)
+	}
+	if r := h.poll(d, h.desiredVersion("gw"), "30s"); r.status != http.StatusNotModified {
+		t.Fatalf("got status %d for a new poll after Close, want 304 at once", r.status)
+	}
+}
