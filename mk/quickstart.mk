@@ -9,6 +9,8 @@ quickstart: deps build ## Start a hub, registry, upstream broker and two gateway
 quickstart-down: ## Stop and remove everything the quick start started.
 	bash scripts/quickstart/down.sh
 
+TEST_TARGETS += test-quickstart
+
 .PHONY: test-quickstart
 test-quickstart: ## Run the quick start end to end, then tear it down and check nothing is left.
 	bash scripts/quickstart/test.sh

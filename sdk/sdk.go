@@ -265,6 +265,9 @@ func (c *Client) Close() {
 // SendOutput publishes m on output and returns when the broker has it
 // (QoS 1), or when ctx ends.
 func (c *Client) SendOutput(ctx context.Context, output string, m *Message) error {
+	if c.mqc == nil {
+		return ErrNotConnected
+	}
 	if !topic.ValidName(output) {
 		return fmt.Errorf("sending to output %q: invalid output name", output)
 	}
@@ -282,6 +285,9 @@ func (c *Client) SendOutput(ctx context.Context, output string, m *Message) erro
 	}
 	return c.wait(ctx, c.mqc.Publish(topic.Output(c.cfg.ModuleID, output, b), 1, false, m.Body))
 }
+
+// ErrNotConnected is returned by calls made before Connect.
+var ErrNotConnected = errors.New("not connected: call Connect first")
 
 func (c *Client) wait(ctx context.Context, t mqtt.Token) error {
 	select {
@@ -386,6 +392,9 @@ func (c *Client) Twin(ctx context.Context) (*Twin, error) {
 }
 
 func (c *Client) getTwin(ctx context.Context) (*twin.Document, error) {
+	if c.mqc == nil {
+		return nil, ErrNotConnected
+	}
 	rid := make([]byte, 8)
 	_, _ = rand.Read(rid)
 	id := hex.EncodeToString(rid)
@@ -418,6 +427,9 @@ func (c *Client) getTwin(ctx context.Context) (*twin.Document, error) {
 // is anything that encodes to a JSON object. It returns when the broker
 // has it.
 func (c *Client) PatchReported(ctx context.Context, patch any) error {
+	if c.mqc == nil {
+		return ErrNotConnected
+	}
 	b, err := json.Marshal(patch)
 	if err != nil {
 		return fmt.Errorf("encoding reported patch: %w", err)

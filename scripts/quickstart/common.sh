@@ -66,7 +66,9 @@ wait_for() {
 }
 
 # tf_apply [ARGS...] applies examples/quickstart with the locally built
-# provider (dev_overrides: no registry needed) and the quick start's values.
+# provider (dev_overrides: no registry needed). The quick start's values go
+# to terraform.tfvars (0600: it holds the hub token), so that a person can
+# run `terraform apply` in $QS_DIR/tf by hand afterwards.
 tf_apply() {
 	mkdir -p "$QS_DIR/tf"
 	cp "$ROOT"/examples/quickstart/*.tf "$QS_DIR/tf/"
@@ -79,13 +81,21 @@ provider_installation {
 }
 EOF
 	local gws
-	gws=$(printf '"%s",' "${GATEWAYS[@]}")
+	gws=$(printf '"%s", ' "${GATEWAYS[@]}")
+	(
+		umask 077
+		cat >"$QS_DIR/tf/terraform.tfvars" <<EOF
+hub_endpoint      = "$HUB_URL"
+hub_token         = "$(cat "$QS_DIR/hub-token")"
+registry          = "127.0.0.1:$REG_PORT"
+registry_password = "$(cat "$QS_DIR/registry-password")"
+upstream_url      = "mqtt://127.0.0.1:$UP_PORT"
+gateways          = [${gws%, }]
+EOF
+	)
 	TF_CLI_CONFIG_FILE="$QS_DIR/tf/terraformrc" TF_IN_AUTOMATION=1 \
-		"$TF" -chdir="$QS_DIR/tf" apply -auto-approve -input=false -no-color \
-		-var "hub_endpoint=$HUB_URL" -var "hub_token=$(cat "$QS_DIR/hub-token")" \
-		-var "registry=127.0.0.1:$REG_PORT" -var "registry_password=$(cat "$QS_DIR/registry-password")" \
-		-var "upstream_url=mqtt://127.0.0.1:$UP_PORT" -var "gateways=[${gws%,}]" \
-		"$@" >"$QS_DIR/logs/terraform.log" 2>&1 ||
+		"$TF" -chdir="$QS_DIR/tf" apply -auto-approve -input=false -no-color "$@" \
+		>"$QS_DIR/logs/terraform.log" 2>&1 ||
 		{ tail -30 "$QS_DIR/logs/terraform.log" >&2; die "terraform apply failed (log: $QS_DIR/logs/terraform.log)"; }
 	grep -E '^Apply complete' "$QS_DIR/logs/terraform.log" | sed 's/^/    /'
 }
@@ -184,6 +194,14 @@ reading_between_after() {
 		grep -q .
 }
 
+# module_starts prints when each module of each gateway last started.
+module_starts() {
+	local gw
+	for gw in "${GATEWAYS[@]}"; do
+		device_json "$gw" | jq -c --arg gw "$gw" '{($gw): (.status.modules | map_values(.last_start))}'
+	done
+}
+
 summary() {
 	local tok
 	tok=$(cat "$QS_DIR/hub-token")
@@ -192,17 +210,18 @@ summary() {
 ${B}The fleet is running.${N} Look further with:
 
   export EDGEPLANE_ENDPOINT=$HUB_URL EDGEPLANE_TOKEN=$tok
-  bin/edgeplane device list                      # every gateway, online state, versions
-  bin/edgeplane device show ${GATEWAYS[0]}                  # its modules and their runtime status
-  journalctl -t edgeplaned-${GATEWAYS[0]} -f                # the gateway daemon's log
-  journalctl CONTAINER_NAME=filter -f            # a module's log (all gateways)
-  tail -f $QS_DIR/upstream/received.log          # alerts arriving in the "cloud"
-  TF_CLI_CONFIG_FILE=$QS_DIR/tf/terraformrc terraform -chdir=$QS_DIR/tf output devices
+  bin/edgeplane device list                  # every gateway: online, versions, module health
+  bin/edgeplane device show ${GATEWAYS[0]}              # one gateway's modules and their runtime status
+  journalctl -t edgeplaned-${GATEWAYS[0]} -f            # the gateway daemon's log
+  journalctl CONTAINER_NAME=filter -f        # a module's log, from every gateway
+  tail -f $QS_DIR/upstream/received.log   # alerts arriving in the "cloud"
 
-Change the threshold and watch the alerts change:
+Change the filters' threshold and watch the alerts change, no module restarts:
 
-  TF_CLI_CONFIG_FILE=$QS_DIR/tf/terraformrc terraform -chdir=$QS_DIR/tf apply -var threshold=33 ...
-  (scripts/quickstart/up.sh shows the full variable list in tf_apply)
+  cd $QS_DIR/tf
+  export TF_CLI_CONFIG_FILE=\$PWD/terraformrc
+  $TF apply -var threshold=33
+  $TF output devices
 
 Stop everything with: sudo make quickstart-down
 EOF

@@ -12,7 +12,8 @@ export QS_GATEWAYS=${QS_GATEWAYS:-qs-gw-1 qs-gw-2}
 . "$ROOT/scripts/quickstart/common.sh"
 
 fail=0
-if ! bash "$ROOT/scripts/quickstart/up.sh"; then
+# Keep the logs of a failed run until they are printed below.
+if ! QS_KEEP_ON_FAIL=1 bash "$ROOT/scripts/quickstart/up.sh"; then
 	echo "--- quick start failed; its logs:"
 	for f in "$QS_DIR"/logs/*; do echo "--- $f"; tail -40 "$f"; done
 	for gw in "${GATEWAYS[@]}"; do
