@@ -175,6 +175,13 @@ func TestDeviceLifecycle(t *testing.T) {
 		t.Fatalf("got key %q, want %q", again.Key, key)
 	}
 
+	// GET of one device returns the key.
+	var read api.Device
+	h.op("GET", "/v1/devices/gw-2", nil, http.StatusOK).decode(t, &read)
+	if read.Key != key || read.Version != 1 {
+		t.Fatalf("got %+v, want the key given and version 1", read)
+	}
+
 	// Lists never carry keys; the tag filter selects.
 	var list api.DeviceList
 	h.op("GET", "/v1/devices", nil, http.StatusOK).decode(t, &list)
@@ -313,6 +320,9 @@ func TestSecretsAreWriteOnly(t *testing.T) {
 	if reg.Version != 1 || !reg.PasswordSet {
 		t.Fatalf("got version %d set %v, want 1 and set", reg.Version, reg.PasswordSet)
 	}
+
+	h.op("DELETE", "/v1/devices/gw/registries/local", nil, http.StatusNoContent)
+	h.op("GET", "/v1/devices/gw/registries/local", nil, http.StatusNotFound)
 
 	var up api.Upstream
 	h.op("PUT", "/v1/devices/gw/upstream", api.Upstream{URL: "mqtts://broker:8883", Username: "gw", Password: "pw"},
