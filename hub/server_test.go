@@ -175,6 +175,13 @@ func TestDeviceLifecycle(t *testing.T) {
 		t.Fatalf("got key %q, want %q", again.Key, key)
 	}
 
+	// GET of one device returns the key.
+	var read api.Device
+	h.op("GET", "/v1/devices/gw-2", nil, http.StatusOK).decode(t, &read)
+	if read.Key != key || read.Version != 1 {
+		t.Fatalf("got %+v, want the key given and version 1", read)
+	}
+
 	// Lists never carry keys; the tag filter selects.
 	var list api.DeviceList
 	h.op("GET", "/v1/devices", nil, http.StatusOK).decode(t, &list)
@@ -313,6 +320,9 @@ func TestSecretsAreWriteOnly(t *testing.T) {
 	if reg.Version != 1 || !reg.PasswordSet {
 		t.Fatalf("got version %d set %v, want 1 and set", reg.Version, reg.PasswordSet)
 	}
+
+	h.op("DELETE", "/v1/devices/gw/registries/local", nil, http.StatusNoContent)
+	h.op("GET", "/v1/devices/gw/registries/local", nil, http.StatusNotFound)
 
 	var up api.Upstream
 	h.op("PUT", "/v1/devices/gw/upstream", api.Upstream{URL: "mqtts://broker:8883", Username: "gw", Password: "pw"},
@@ -453,5 +463,25 @@ func TestUnknownPathsAndMethods(t *testing.T) {
 				t.Fatalf("got Content-Type %q, want application/json", ct)
 			}
 		})
+	}
+}
+
+// TestShutdown: after Close, readiness fails and long-polls answer at once.
+func TestShutdown(t *testing.T) {
+	h := newSQLiteHub(t)
+	d := h.createDevice("gw")
+	got := make(chan response, 1)
+	go func() { got <- h.poll(d, h.desiredVersion("gw"), "30s") }()
+	waitWaiting(t, h.srv, 1)
+
+	h.srv.Close()
+	if r := <-got; r.status != http.StatusNotModified {
+		t.Fatalf("got status %d for a waiting poll at shutdown, want 304", r.status)
+	}
+	if r := h.do("GET", "/readyz", "", nil); r.status != http.StatusServiceUnavailable || r.apiError(t).Code != api.CodeUnavailable {
+		t.Fatalf("got %d %s from /readyz after Close, want 503 unavailable", r.status, r.body)
+	}
+	if r := h.poll(d, h.desiredVersion("gw"), "30s"); r.status != http.StatusNotModified {
+		t.Fatalf("got status %d for a new poll after Close, want 304 at once", r.status)
 	}
 }
