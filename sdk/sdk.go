@@ -30,6 +30,8 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/edgeplane/edgeplane/internal/fifo"
+
 	"github.com/edgeplane/edgeplane/runtime/bus/topic"
 	"github.com/edgeplane/edgeplane/runtime/twin"
 )
@@ -142,8 +144,8 @@ type Client struct {
 	version   int64
 	haveTwin  bool
 
-	inputQ   *fifo[mqtt.Message] // input messages, handled in order
-	desiredQ *fifo[desiredItem]  // desired patches, handled in order
+	inputQ   *fifo.Queue[mqtt.Message] // input messages, handled in order
+	desiredQ *fifo.Queue[desiredItem]  // desired patches, handled in order
 }
 
 // New returns a client for cfg that is not yet connected.
@@ -156,8 +158,8 @@ func New(cfg Config) *Client {
 		cfg: cfg, log: cfg.Log, ctx: ctx, cancel: cancel,
 		inputs:   map[string]InputHandler{},
 		pending:  map[string]chan []byte{},
-		inputQ:   newFIFO[mqtt.Message](),
-		desiredQ: newFIFO[desiredItem](),
+		inputQ:   fifo.New[mqtt.Message](),
+		desiredQ: fifo.New[desiredItem](),
 	}
 }
 
@@ -224,7 +226,7 @@ func (c *Client) Connect(ctx context.Context) error {
 			}
 			// The module may have missed desired patches while away: ask
 			// desiredLoop, which owns the twin, to read it whole.
-			c.desiredQ.push(desiredItem{reload: true})
+			c.desiredQ.Push(desiredItem{reload: true})
 		}()
 	})
 	opts.SetConnectionLostHandler(func(_ mqtt.Client, err error) {
@@ -316,7 +318,7 @@ func (c *Client) receive(_ mqtt.Client, pm mqtt.Message) {
 
 	switch p.Kind {
 	case topic.KindInput:
-		c.inputQ.push(pm) // acknowledged after its handler
+		c.inputQ.Push(pm) // acknowledged after its handler
 	case topic.KindTwinResponse:
 		pm.Ack()
 		c.mu.Lock()
@@ -328,7 +330,7 @@ func (c *Client) receive(_ mqtt.Client, pm mqtt.Message) {
 		}
 	case topic.KindTwinDesired:
 		pm.Ack()
-		c.desiredQ.push(desiredItem{body: pm.Payload()})
+		c.desiredQ.Push(desiredItem{body: pm.Payload()})
 	default:
 		pm.Ack()
 	}
@@ -339,12 +341,12 @@ func (c *Client) receive(_ mqtt.Client, pm mqtt.Message) {
 func (c *Client) inputLoop() {
 	var batch []mqtt.Message
 	for {
-		batch = c.inputQ.take(batch[:0], 100)
+		batch = c.inputQ.Take(batch[:0], 100)
 		if len(batch) == 0 {
 			select {
 			case <-c.ctx.Done():
 				return
-			case <-c.inputQ.signal:
+			case <-c.inputQ.Ready():
 			}
 			continue
 		}
@@ -446,12 +448,12 @@ func (c *Client) PatchReported(ctx context.Context, patch any) error {
 func (c *Client) desiredLoop() {
 	var items []desiredItem
 	for {
-		items = c.desiredQ.take(items[:0], 1)
+		items = c.desiredQ.Take(items[:0], 1)
 		if len(items) == 0 {
 			select {
 			case <-c.ctx.Done():
 				return
-			case <-c.desiredQ.signal:
+			case <-c.desiredQ.Ready():
 			}
 			continue
 		}
