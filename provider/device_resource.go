@@ -68,11 +68,7 @@ func (r *deviceResource) Schema(_ context.Context, _ resource.SchemaRequest,
 			"`connection_info` output holds what the gateway needs to reach the hub; a " +
 			"provisioning step passes it to the gateway.",
 		Attributes: map[string]schema.Attribute{
-			"id": schema.StringAttribute{
-				MarkdownDescription: "Same as `device_id`.",
-				Computed:            true,
-				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
-			},
+			"id": idAttribute("<device_id>"),
 			"device_id": schema.StringAttribute{
 				MarkdownDescription: "The device's name on the hub: 1 to 128 ASCII letters, " +
 					"digits, `-`, `_` or `.`, starting with a letter or digit. Changing it " +

@@ -1,6 +1,7 @@
 # Baseline: as many terraform_data resources as the benchmark fleet has
-# resources, in the same dependency shape (device, then its modules, twins
-# and routes), to measure Terraform's own overhead.
+# resources, in the same shape (devices, then their modules, twins and
+# routes, each block iterating over the one before), to measure Terraform's
+# own overhead in the same run.
 
 variable "devices" {
   type    = number
@@ -8,9 +9,7 @@ variable "devices" {
 }
 
 locals {
-  ids   = toset([for i in range(var.devices) : format("bench-gw-%04d", i)])
-  pairs = toset([for p in setproduct(local.ids, ["sensor", "filter", "forwarder"]) : "${p[0]}/${p[1]}"])
-  route = toset([for p in setproduct(local.ids, ["sensor-to-filter", "filter-to-upstream"]) : "${p[0]}/${p[1]}"])
+  ids = toset([for i in range(var.devices) : format("bench-gw-%04d", i)])
 }
 
 resource "terraform_data" "gw" {
@@ -19,16 +18,22 @@ resource "terraform_data" "gw" {
 }
 
 resource "terraform_data" "m" {
-  for_each = local.pairs
-  input    = { device_id = terraform_data.gw[split("/", each.key)[0]].output.device_id, name = each.key }
+  for_each = {
+    for p in setproduct(keys(terraform_data.gw), ["sensor", "filter", "forwarder"]) :
+    "${p[0]}/${p[1]}" => { device_id = terraform_data.gw[p[0]].output.device_id, name = p[1] }
+  }
+  input = merge(each.value, { create_options = jsonencode({ memory_bytes = 33554432 }) })
 }
 
 resource "terraform_data" "t" {
-  for_each = local.pairs
-  input    = { module = terraform_data.m[each.key].output.name, desired = jsonencode({ interval_ms = 1000 }) }
+  for_each = terraform_data.m
+  input    = { device_id = each.value.output.device_id, desired = jsonencode({ interval_ms = 1000 }) }
 }
 
 resource "terraform_data" "r" {
-  for_each = local.route
-  input    = { device_id = terraform_data.gw[split("/", each.key)[0]].output.device_id, name = each.key }
+  for_each = {
+    for p in setproduct(keys(terraform_data.gw), ["sensor-to-filter", "filter-to-upstream"]) :
+    "${p[0]}/${p[1]}" => { device_id = terraform_data.gw[p[0]].output.device_id, name = p[1] }
+  }
+  input = each.value
 }

@@ -1,5 +1,8 @@
 # Benchmark fleet: var.devices gateways, each with 3 modules, 3 twins and 2
-# routes (9 resources per device with the device itself).
+# routes (9 resources per device with the device itself). Each resource
+# block iterates over the one before it (for_each over a resource), the way
+# examples/fleet is written: per-instance references into another
+# resource's instances would make Terraform's own evaluation quadratic.
 
 terraform {
   required_providers {
@@ -15,15 +18,10 @@ variable "devices" {
 }
 
 locals {
-  ids     = toset([for i in range(var.devices) : format("bench-gw-%04d", i)])
-  modules = toset(["sensor", "filter", "forwarder"])
-  pairs   = { for p in setproduct(local.ids, local.modules) : "${p[0]}/${p[1]}" => { device = p[0], module = p[1] } }
+  ids = toset([for i in range(var.devices) : format("bench-gw-%04d", i)])
   routes = {
-    for p in setproduct(local.ids, ["sensor-to-filter", "filter-to-upstream"]) : "${p[0]}/${p[1]}" => {
-      device = p[0]
-      name   = p[1]
-      route  = p[1] == "sensor-to-filter" ? "FROM /messages/modules/sensor/outputs/temperature INTO BrokeredEndpoint(\"/modules/filter/inputs/input1\")" : "FROM /messages/modules/filter/outputs/alerts INTO $upstream"
-    }
+    "sensor-to-filter"   = "FROM /messages/modules/sensor/outputs/temperature INTO BrokeredEndpoint(\"/modules/filter/inputs/input1\")"
+    "filter-to-upstream" = "FROM /messages/modules/filter/outputs/alerts INTO $upstream"
   }
 }
 
@@ -34,23 +32,29 @@ resource "edgeplane_device" "gw" {
 }
 
 resource "edgeplane_module" "m" {
-  for_each       = local.pairs
-  device_id      = edgeplane_device.gw[each.value.device].device_id
-  name           = each.value.module
-  image          = "registry.local:5000/${each.value.module}:1.0"
+  for_each = {
+    for p in setproduct(keys(edgeplane_device.gw), ["sensor", "filter", "forwarder"]) :
+    "${p[0]}/${p[1]}" => { device_id = edgeplane_device.gw[p[0]].device_id, name = p[1] }
+  }
+  device_id      = each.value.device_id
+  name           = each.value.name
+  image          = "registry.local:5000/${each.value.name}:1.0"
   create_options = jsonencode({ memory_bytes = 33554432 })
 }
 
 resource "edgeplane_module_twin" "t" {
-  for_each  = local.pairs
-  device_id = edgeplane_module.m[each.key].device_id
-  module    = edgeplane_module.m[each.key].name
+  for_each  = edgeplane_module.m
+  device_id = each.value.device_id
+  module    = each.value.name
   desired   = jsonencode({ interval_ms = 1000 })
 }
 
 resource "edgeplane_route" "r" {
-  for_each  = local.routes
-  device_id = edgeplane_device.gw[each.value.device].device_id
+  for_each = {
+    for p in setproduct(keys(edgeplane_device.gw), keys(local.routes)) :
+    "${p[0]}/${p[1]}" => { device_id = edgeplane_device.gw[p[0]].device_id, name = p[1] }
+  }
+  device_id = each.value.device_id
   name      = each.value.name
-  route     = each.value.route
+  route     = local.routes[each.value.name]
 }
