@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -20,6 +21,10 @@ import (
 
 // specPath is the API document the server must agree with.
 const specPath = "../docs/openapi.yaml"
+
+// exercised records each documented operation a test reached with a
+// success status, as "METHOD /path/{template}".
+var exercised sync.Map
 
 var spec struct {
 	once   sync.Once
@@ -80,6 +85,9 @@ func recordingHandler(t testing.TB, h http.Handler) http.Handler {
 			}
 			return
 		}
+		if rec.Code < 400 {
+			exercised.Store(r.Method+" "+route.Path, true)
+		}
 		req := r.Clone(context.Background())
 		req.Body = io.NopCloser(bytes.NewReader(body))
 		in := &openapi3filter.RequestValidationInput{
@@ -109,4 +117,22 @@ func recordingHandler(t testing.TB, h http.Handler) http.Handler {
 func firstLine(err error) string {
 	s, _, _ := strings.Cut(err.Error(), "\n")
 	return s
+}
+
+// uncovered returns the documented operations that no test exercised with
+// a success status; empty when the document was never loaded.
+func uncovered() []string {
+	if spec.doc == nil {
+		return nil
+	}
+	var out []string
+	for path, item := range spec.doc.Paths.Map() {
+		for method := range item.Operations() {
+			if _, ok := exercised.Load(method + " " + path); !ok {
+				out = append(out, method+" "+path)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
 }

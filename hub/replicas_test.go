@@ -1,6 +1,8 @@
 package hub_test
 
 import (
+	"flag"
+	"fmt"
 	"net/http"
 	"os"
 	"testing"
@@ -13,6 +15,15 @@ import (
 func TestMain(m *testing.M) {
 	code := pgtest.Main(m)
 	printFigures()
+
+	// A full run must exercise every documented operation, so that each
+	// is checked against the document at least once.
+	if f := flag.Lookup("test.run"); code == 0 && f != nil && f.Value.String() == "" && !testing.Short() {
+		if missing := uncovered(); len(missing) > 0 {
+			fmt.Fprintf(os.Stderr, "FAIL: documented operations no test exercised: %v\n", missing)
+			code = 1
+		}
+	}
 	os.Exit(code)
 }
 

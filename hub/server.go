@@ -11,6 +11,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -187,20 +188,9 @@ func (s *Server) unrouted(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, errNotFound("no API path %s; see docs/openapi.yaml", r.URL.Path))
 		return
 	}
-	w.Header().Set("Allow", joinComma(allowed))
+	w.Header().Set("Allow", strings.Join(allowed, ", "))
 	s.writeError(w, r, &Error{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed",
-		Message: r.Method + " is not allowed on " + r.URL.Path + "; use " + joinComma(allowed)})
-}
-
-func joinComma(ss []string) string {
-	out := ""
-	for i, s := range ss {
-		if i > 0 {
-			out += ", "
-		}
-		out += s
-	}
-	return out
+		Message: r.Method + " is not allowed on " + r.URL.Path + "; use " + strings.Join(allowed, ", ")})
 }
 
 // Waiting returns how many device long-polls are waiting for a change.

@@ -69,3 +69,8 @@ provider-docs: tools-terraform tools-tfplugindocs ## Regenerate the provider's R
 .PHONY: docs-check
 docs-check: tools-terraform tools-tfplugindocs ## Fail when the provider's generated docs in docs/ are out of date.
 	TERRAFORM=$(TERRAFORM) TFPLUGINDOCS=$(TFPLUGINDOCS) scripts/provider-docs.sh check
+
+.PHONY: bench-provider
+bench-provider: tools-terraform build ## Time terraform apply of 200 devices x (3 modules, 3 twins, 2 routes) against terraform_data, and a no-change plan.
+	TERRAFORM=$(TERRAFORM) EDGEPLANE_BIN=$(BIN)/edgeplane PROVIDER_BIN=$(BIN)/terraform-provider-edgeplane \
+		scripts/provider-bench.sh

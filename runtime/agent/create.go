@@ -18,7 +18,9 @@ import (
 
 // create pulls the module's image as its pull policy says and creates its
 // container, returning the container id.
-func (a *Agent) create(ctx context.Context, m api.Module, s Spec, hash string, regs []api.Registry) (string, error) {
+func (a *Agent) create(ctx context.Context, m api.Module, s Spec, hash string,
+	regs []api.Registry,
+) (string, error) {
 	// Step 1: the image.
 	if err := a.pull(ctx, m, regs); err != nil {
 		return "", err

@@ -337,6 +337,40 @@ func TestPull(t *testing.T) {
 	}
 }
 
+// TestUpdateKeepsRunningWhenPullFails: an update whose image cannot be
+// pulled leaves the previous version running until the pull succeeds.
+func TestUpdateKeepsRunningWhenPullFails(t *testing.T) {
+	prefix := uniquePrefix(t)
+	a := newAgent(t, prefix)
+	t.Cleanup(func() { _ = a.RemoveAll(context.Background()) })
+	reg := func(password string) []api.Registry {
+		return []api.Registry{{Name: "local", Server: env.Registry, Username: podmantest.RegistryUser, Password: password}}
+	}
+	m := module("upd", nil)
+	m.Image, m.ImagePullPolicy = env.RegistryImage, api.PullOnCreate
+	ds := &api.DesiredState{Version: 1, Modules: []api.Module{m}, Registries: reg(podmantest.RegistryPassword)}
+	until(t, a, ds, "upd running", allRunning("upd"))
+	c0, _ := inspect(t, prefix+"upd")
+
+	// New spec, and the registry refuses us.
+	m2 := module("upd", map[string]string{"V": "2"})
+	m2.Image, m2.ImagePullPolicy = env.RegistryImage, api.PullOnCreate
+	ds = &api.DesiredState{Version: 2, Modules: []api.Module{m2}, Registries: reg("wrong")}
+	until(t, a, ds, "update pending, old version running", func(s map[string]api.ModuleStatus) bool {
+		return s["upd"].Status == api.RuntimeRunning && strings.Contains(s["upd"].Description, "update pending")
+	})
+	if c, _ := inspect(t, prefix+"upd"); c.ID != c0.ID || c.State != "running" {
+		t.Fatalf("got container %+v, want the old one %s still running", c, c0.ID)
+	}
+
+	// The registry lets us in again: the update goes through.
+	ds = &api.DesiredState{Version: 3, Modules: []api.Module{m2}, Registries: reg(podmantest.RegistryPassword)}
+	until(t, a, ds, "upd recreated", func(s map[string]api.ModuleStatus) bool {
+		c, ok := inspect(t, prefix+"upd")
+		return ok && c.ID != c0.ID && s["upd"].Status == api.RuntimeRunning && s["upd"].Description == ""
+	})
+}
+
 func TestLimitsOnThisHost(t *testing.T) {
 	prefix := uniquePrefix(t)
 	a := newAgent(t, prefix)

@@ -106,6 +106,9 @@ func New(cfg Config) (*Bus, error) {
 	if cfg.MosquittoPath == "" {
 		cfg.MosquittoPath = DefaultMosquitto
 	}
+	if _, err := os.Stat(cfg.MosquittoPath); err != nil {
+		return nil, fmt.Errorf("configuring the bus: %w (install the Debian package mosquitto or set mosquitto_path)", err)
+	}
 	d := DefaultLimits
 	if cfg.Limits.MaxQueuedMessages > 0 {
 		d.MaxQueuedMessages = cfg.Limits.MaxQueuedMessages

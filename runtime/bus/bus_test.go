@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"maps"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -238,6 +239,10 @@ func TestModulesAddedAndRemoved(t *testing.T) {
 	in := newInbox()
 	filter := tb.module(t, "filter", func(c *sdk.Client) { c.HandleInput("in1", in.handle) })
 	w1, _ := tb.Wiring("filter")
+	pid1, err := os.ReadFile(filepath.Join(tb.dir, "mosquitto.pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	// Add a module and a route, drop sensor: no restart of the broker or
 	// the filter.
@@ -255,6 +260,9 @@ func TestModulesAddedAndRemoved(t *testing.T) {
 		t.Errorf("got %q, want hi", got.Body)
 	}
 	w2, _ := tb.Wiring("filter")
+	if pid2, _ := os.ReadFile(filepath.Join(tb.dir, "mosquitto.pid")); string(pid2) != string(pid1) {
+		t.Errorf("broker pid changed from %s to %s: it was restarted, want a reload", pid1, pid2)
+	}
 	if !equalWiring(w1, w2) {
 		t.Errorf("wiring changed across Apply: %+v then %+v", w1, w2)
 	}

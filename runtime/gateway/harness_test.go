@@ -40,6 +40,10 @@ func repoRoot() string {
 
 // setup starts what the integration tests share; the returned func stops it.
 func setup(ctx context.Context) (func(), error) {
+	// edgeplaned runs the bus extension, which runs Mosquitto.
+	if _, err := os.Stat("/usr/sbin/mosquitto"); err != nil {
+		return nil, fmt.Errorf("missing /usr/sbin/mosquitto (package mosquitto); run `sudo make deps`")
+	}
 	var err error
 	env, err = podmantest.Start(ctx)
 	if err != nil {

@@ -110,8 +110,19 @@ func StartAs(ctx context.Context, name string) (_ *Env, err error) {
 		}
 	}()
 
-	// Step 1: the user, with subordinate ids for the user namespace.
-	if err := ensureUser(name); err != nil {
+	// Step 1: the user, with subordinate ids for the user namespace, and
+	// the host's tun device and journal. Test packages of several areas run
+	// in parallel, so machine-wide set-up takes a lock.
+	unlock, err := lockSetup()
+	if err != nil {
+		return nil, err
+	}
+	err = ensureUser(name)
+	if err == nil {
+		err = prepareHost()
+	}
+	unlock()
+	if err != nil {
 		return nil, err
 	}
 	u, err := user.Lookup(name)
@@ -121,17 +132,6 @@ func StartAs(ctx context.Context, name string) (_ *Env, err error) {
 	e.UID, _ = strconv.Atoi(u.Uid)
 	e.GID, _ = strconv.Atoi(u.Gid)
 	e.Home = u.HomeDir
-
-	// Step 2: slirp4netns needs the tun device; journald must be there
-	// for the journald log driver.
-	if fi, err := os.Stat("/dev/net/tun"); err == nil && fi.Mode().Perm()&0o006 != 0o006 {
-		if err := os.Chmod("/dev/net/tun", 0o666); err != nil {
-			return nil, fmt.Errorf("making /dev/net/tun usable: %w", err)
-		}
-	}
-	if err := EnsureJournald(); err != nil {
-		return nil, err
-	}
 
 	// Step 3: a private directory for this run.
 	e.Dir, err = os.MkdirTemp("", name+"-")
@@ -171,14 +171,63 @@ func StartAs(ctx context.Context, name string) (_ *Env, err error) {
 	return e, nil
 }
 
-func ensureUser(name string) error {
-	if _, err := user.Lookup(name); err != nil {
-		out, err := exec.Command("useradd", "-m", "-s", "/bin/sh", name).CombinedOutput()
-		if err != nil {
-			return fmt.Errorf("useradd %s: %v: %s", name, err, out)
+// lockSetup serialises machine-wide set-up between test packages, which
+// go test runs in parallel.
+func lockSetup() (func(), error) {
+	f, err := os.OpenFile("/run/edgeplane-podmantest.lock", os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { f.Close() }, nil
+}
+
+// prepareHost makes the tun device usable for slirp4netns and starts the
+// journal for the journald log driver.
+func prepareHost() error {
+	if fi, err := os.Stat("/dev/net/tun"); err == nil && fi.Mode().Perm()&0o006 != 0o006 {
+		if err := os.Chmod("/dev/net/tun", 0o666); err != nil {
+			return fmt.Errorf("making /dev/net/tun usable: %w", err)
 		}
 	}
-	// useradd gives subordinate ids on Debian; add them if it did not.
+	return EnsureJournald()
+}
+
+// retry runs cmd until it succeeds: useradd and usermod give up at once
+// when another program holds the lock on /etc/passwd.
+func retry(name string, args ...string) error {
+	var out []byte
+	var err error
+	for range 40 {
+		if out, err = exec.Command(name, args...).CombinedOutput(); err == nil {
+			return nil
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	return fmt.Errorf("%s %s: %v: %s", name, strings.Join(args, " "), err, out)
+}
+
+func ensureUser(name string) error {
+	if _, err := user.Lookup(name); err != nil {
+		if err := retry("useradd", "-m", "-s", "/bin/sh", name); err != nil {
+			// Someone else may have added it meanwhile.
+			if _, lerr := user.Lookup(name); lerr != nil {
+				return err
+			}
+		}
+	}
+	u, err := user.Lookup(name)
+	if err != nil {
+		return err
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+
+	// useradd gives subordinate ids on Debian; add them if it did not, in
+	// a range of this user's own.
+	ids := fmt.Sprintf("%d-%d", 1<<20+uid*65536, 1<<20+uid*65536+65535)
 	for _, f := range []string{"/etc/subuid", "/etc/subgid"} {
 		b, _ := os.ReadFile(f)
 		if !bytes.Contains(b, []byte(name+":")) {
@@ -186,8 +235,8 @@ func ensureUser(name string) error {
 			if strings.HasSuffix(f, "gid") {
 				flag = "--add-subgids"
 			}
-			if out, err := exec.Command("usermod", flag, "300000-365535", name).CombinedOutput(); err != nil {
-				return fmt.Errorf("usermod %s: %v: %s", flag, err, out)
+			if err := retry("usermod", flag, ids, name); err != nil {
+				return err
 			}
 		}
 	}
@@ -413,7 +462,8 @@ func (e *Env) buildImage(ctx context.Context) error {
 	build := filepath.Join(e.Dir, "build")
 	_, self, _, _ := runtime.Caller(0)
 	src := filepath.Join(filepath.Dir(self), "testdata", "module")
-	gob := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", filepath.Join(build, "module"), ".")
+	gob := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w",
+		"-o", filepath.Join(build, "module"), ".")
 	gob.Dir = src
 	gob.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=-buildvcs=false")
 	if out, err := gob.CombinedOutput(); err != nil {
