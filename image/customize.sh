@@ -30,18 +30,19 @@ customize_root() {
 
 	# The gateway daemon and its user unit, when they exist.
 	if [ -n "$edgeplaned_bin" ]; then
-		# The runtime's unit; a stand-in while it has not landed.
 		local unit=${EDGEPLANED_UNIT:-$repo/appliance/systemd/edgeplaned.service}
-		if [ ! -f "$unit" ]; then
-			log "$unit is not in the tree yet: using image/units/edgeplaned.service"
-			unit=$here/units/edgeplaned.service
-		fi
+		[ -f "$unit" ] || die "$unit is missing: the daemon has no unit"
 		install -D -m 0755 "$edgeplaned_bin" "$root/usr/bin/edgeplaned"
 		install -D -m 0644 "$unit" \
 			"$root/usr/lib/systemd/user/edgeplaned.service"
 		enable_user_unit edgeplaned.service default.target
 		enable_user_unit edgeplane-ready-port.service edgeplaned.service
 	fi
+
+	# The documentation the units point at.
+	for f in gateway.md image.md; do
+		[ ! -f "$repo/docs/$f" ] || install -D -m 0644 "$repo/docs/$f" "$root/usr/share/doc/edgeplane/$f"
+	done
 
 	# The gateway user: unprivileged, no password, subordinate ids for
 	# rootless Podman, and lingering so that its manager (and so edgeplaned)

@@ -6,7 +6,7 @@ IMAGE_DEBUG_LOGIN ?= 0
 # What the image is made of: when none of it changed, make image-test
 # reuses the image already built.
 IMAGE_INPUTS := $(shell find image appliance cmd/edgeplaned runtime hub internal \
-	-type f -not -name '*_test.go' 2>/dev/null) go.mod go.sum
+	-type f -not -name '*_test.go' 2>/dev/null) go.mod go.sum $(wildcard docs/gateway.md docs/image.md)
 
 TEST_TARGETS += image-test
 
