@@ -36,46 +36,68 @@ func (s *Server) deviceDesired(w http.ResponseWriter, r *http.Request, dev api.D
 
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
-	for {
+	for woken := false; ; woken = true {
 		// Take the wake-up channel before reading, so no change slips by.
 		changed := s.waits.wait(dev.ID)
-		v, err := s.cfg.Store.DesiredVersion(r.Context(), dev.ID)
+		ds, err := s.newerState(r, dev.ID, after, woken)
 		if err != nil {
-			return storeError(err, "device "+dev.ID)
+			return err
 		}
-		if v != after {
-			return s.writeDesired(w, r, dev.ID)
-		}
-		s.waits.waiting.Add(1)
-		select {
-		case <-changed:
-		case <-timer.C:
-			s.waits.waiting.Add(-1)
-			w.WriteHeader(http.StatusNotModified)
+		if ds != nil {
+			writeDesired(w, *ds)
 			return nil
-		case <-s.closed:
-			s.waits.waiting.Add(-1)
-			w.WriteHeader(http.StatusNotModified)
-			return nil
-		case <-r.Context().Done():
 		}
-		s.waits.waiting.Add(-1)
-		if r.Context().Err() != nil {
+		if done := s.sleep(changed, timer.C, r); done {
+			w.WriteHeader(http.StatusNotModified)
 			return nil
 		}
 	}
 }
 
-func (s *Server) writeDesired(w http.ResponseWriter, r *http.Request, device string) error {
+// newerState returns the device's desired state when its version differs
+// from after, or nil. After a wake-up the document is most likely new, so
+// it is read whole at once rather than its version first.
+func (s *Server) newerState(r *http.Request, device string, after int64, woken bool) (*api.DesiredState, error) {
+	if !woken {
+		v, err := s.cfg.Store.DesiredVersion(r.Context(), device)
+		if err != nil {
+			return nil, storeError(err, "device "+device)
+		}
+		if v == after {
+			return nil, nil
+		}
+	}
 	ds, err := s.cfg.Store.DesiredState(r.Context(), device)
 	if err != nil {
-		return storeError(err, "device "+device)
+		return nil, storeError(err, "device "+device)
 	}
+	if ds.Version == after {
+		return nil, nil
+	}
+	return &ds, nil
+}
+
+// sleep waits for a change, the end of the wait, shutdown or the client
+// leaving. It reports true when the poll is over (answer 304; a client
+// that left reads nothing) and false on a change.
+func (s *Server) sleep(changed <-chan struct{}, timeout <-chan time.Time, r *http.Request) bool {
+	s.waits.waiting.Add(1)
+	defer s.waits.waiting.Add(-1)
+	select {
+	case <-changed:
+		return false
+	case <-timeout:
+	case <-s.closed:
+	case <-r.Context().Done():
+	}
+	return true
+}
+
+func writeDesired(w http.ResponseWriter, ds api.DesiredState) {
 	for i := range ds.Modules {
 		withModuleDefaults(&ds.Modules[i])
 	}
 	writeJSON(w, http.StatusOK, ds, ds.Version)
-	return nil
 }
 
 // withModuleDefaults spells out the defaults the operator left empty, so

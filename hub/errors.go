@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -123,7 +124,7 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return jsonError(body, err)
+		return jsonError(body, v, err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		line, col := position(body, dec.InputOffset())
@@ -134,7 +135,7 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
 }
 
 // jsonError explains a decoding error with its position and field.
-func jsonError(body []byte, err error) error {
+func jsonError(body []byte, v any, err error) error {
 	var (
 		syntax *json.SyntaxError
 		typ    *json.UnmarshalTypeError
@@ -158,9 +159,79 @@ func jsonError(body []byte, err error) error {
 			field, line, col, goTypeName(typ.Type.String()), typ.Value)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name, _ := strconv.Unquote(strings.TrimPrefix(err.Error(), "json: unknown field "))
-		return errBadRequest(name, "unknown field %q; see docs/openapi.yaml for the fields", name)
+		path := unknownFieldPath(body, reflect.TypeOf(v), name)
+		return errBadRequest(path, "unknown field %q; see docs/openapi.yaml for the fields", path)
 	}
 	return errBadRequest("", "malformed JSON: %s", strings.TrimPrefix(err.Error(), "json: "))
+}
+
+// unknownFieldPath finds where in the body the unknown field name sits,
+// as a JSON path ("create_options.memory"), by walking the body beside the
+// Go type it was decoded into. It falls back to the bare name.
+func unknownFieldPath(body []byte, t reflect.Type, name string) string {
+	var doc any
+	if json.Unmarshal(body, &doc) != nil {
+		return name
+	}
+	if p, ok := findUnknown(doc, t, name, ""); ok {
+		return p
+	}
+	return name
+}
+
+func findUnknown(doc any, t reflect.Type, name, path string) (string, bool) {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch d := doc.(type) {
+	case map[string]any:
+		switch t.Kind() {
+		case reflect.Map:
+			for k, v := range d {
+				if p, ok := findUnknown(v, t.Elem(), name, join(path, k)); ok {
+					return p, true
+				}
+			}
+		case reflect.Struct:
+			fields := map[string]reflect.Type{}
+			for i := range t.NumField() {
+				f := t.Field(i)
+				tag, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+				if tag == "" {
+					tag = f.Name
+				}
+				fields[strings.ToLower(tag)] = f.Type
+			}
+			for k, v := range d {
+				ft, known := fields[strings.ToLower(k)]
+				if !known {
+					if k == name {
+						return join(path, k), true
+					}
+					continue
+				}
+				if p, ok := findUnknown(v, ft, name, join(path, k)); ok {
+					return p, true
+				}
+			}
+		}
+	case []any:
+		if t.Kind() == reflect.Slice || t.Kind() == reflect.Array {
+			for i, v := range d {
+				if p, ok := findUnknown(v, t.Elem(), name, path+"["+strconv.Itoa(i)+"]"); ok {
+					return p, true
+				}
+			}
+		}
+	}
+	return "", false
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
 }
 
 // goTypeName says a Go type the way a JSON user thinks of it.

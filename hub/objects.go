@@ -2,6 +2,7 @@ package hub
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 
 	"github.com/edgeplane/edgeplane/hub/api"
@@ -31,14 +32,14 @@ func checkBodyName(field, body, path string) error {
 	return nil
 }
 
-// deviceMissing turns "not found" into a message about the device when it
-// is the device that is missing.
+// notFound is storeError that, when the whole device is missing, says so
+// rather than naming the object under it.
 func (s *Server) notFound(r *http.Request, err error, device, what string) error {
 	if err == nil {
 		return nil
 	}
-	if err == store.ErrNotFound {
-		if _, derr := s.cfg.Store.GetDevice(r.Context(), device); derr == store.ErrNotFound {
+	if errors.Is(err, store.ErrNotFound) {
+		if _, derr := s.cfg.Store.GetDevice(r.Context(), device); errors.Is(derr, store.ErrNotFound) {
 			return storeError(err, "device "+device)
 		}
 	}

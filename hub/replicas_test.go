@@ -1,16 +1,31 @@
 package hub_test
 
 import (
+	"flag"
+	"fmt"
 	"net/http"
 	"os"
 	"testing"
 
 	"github.com/edgeplane/edgeplane/hub/api"
-	"github.com/edgeplane/edgeplane/hub/internal/pgtest"
 	"github.com/edgeplane/edgeplane/hub/store/postgres"
+	"github.com/edgeplane/edgeplane/internal/pgtest"
 )
 
-func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+func TestMain(m *testing.M) {
+	code := pgtest.Main(m)
+	printFigures()
+
+	// A full run must exercise every documented operation, so that each
+	// is checked against the document at least once.
+	if f := flag.Lookup("test.run"); code == 0 && f != nil && f.Value.String() == "" && !testing.Short() {
+		if missing := uncovered(); len(missing) > 0 {
+			fmt.Fprintf(os.Stderr, "FAIL: documented operations no test exercised: %v\n", missing)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
 
 // newPostgresHub starts a hub replica over the database at dsn.
 func newPostgresHub(t testing.TB, dsn string) *testHub {

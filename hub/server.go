@@ -11,6 +11,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -143,12 +144,36 @@ func (s *Server) routes() []Route {
 // ServeHTTP implements http.Handler. Paths and methods the API does not
 // have get JSON errors like every other failure.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.log.Enabled(r.Context(), slog.LevelDebug) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		defer func() {
+			s.log.Debug("request", "method", r.Method, "path", r.URL.Path, "status", sw.status,
+				"duration", time.Since(start))
+		}()
+		w = sw
+	}
 	if _, pattern := s.mux.Handler(r); pattern == "" {
 		s.unrouted(w, r)
 		return
 	}
 	s.mux.ServeHTTP(w, r)
 }
+
+// statusWriter remembers the status for the debug access log.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// Unwrap lets http.ResponseController and MaxBytesReader reach the
+// underlying writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func (s *Server) unrouted(w http.ResponseWriter, r *http.Request) {
 	var allowed []string
@@ -163,20 +188,9 @@ func (s *Server) unrouted(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, errNotFound("no API path %s; see docs/openapi.yaml", r.URL.Path))
 		return
 	}
-	w.Header().Set("Allow", joinComma(allowed))
+	w.Header().Set("Allow", strings.Join(allowed, ", "))
 	s.writeError(w, r, &Error{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed",
-		Message: r.Method + " is not allowed on " + r.URL.Path + "; use " + joinComma(allowed)})
-}
-
-func joinComma(ss []string) string {
-	out := ""
-	for i, s := range ss {
-		if i > 0 {
-			out += ", "
-		}
-		out += s
-	}
-	return out
+		Message: r.Method + " is not allowed on " + r.URL.Path + "; use " + strings.Join(allowed, ", ")})
 }
 
 // Waiting returns how many device long-polls are waiting for a change.

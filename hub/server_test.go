@@ -42,7 +42,7 @@ func newTestHub(t testing.TB, st store.Store) *testHub {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewServer(recordingHandler(srv))
+	ts := httptest.NewServer(recordingHandler(t, srv))
 	t.Cleanup(func() {
 		srv.Close()
 		ts.Close()
@@ -175,6 +175,13 @@ func TestDeviceLifecycle(t *testing.T) {
 		t.Fatalf("got key %q, want %q", again.Key, key)
 	}
 
+	// GET of one device returns the key.
+	var read api.Device
+	h.op("GET", "/v1/devices/gw-2", nil, http.StatusOK).decode(t, &read)
+	if read.Key != key || read.Version != 1 {
+		t.Fatalf("got %+v, want the key given and version 1", read)
+	}
+
 	// Lists never carry keys; the tag filter selects.
 	var list api.DeviceList
 	h.op("GET", "/v1/devices", nil, http.StatusOK).decode(t, &list)
@@ -260,6 +267,15 @@ func TestModulesRoutesTwins(t *testing.T) {
 		t.Fatalf("got %+v, want the one route", rl)
 	}
 
+	var one api.Route
+	h.op("GET", "/v1/devices/gw/routes/all", nil, http.StatusOK).decode(t, &one)
+	if one.Text != rt.Text || one.TimeToLiveSeconds != 60 {
+		t.Fatalf("got %+v, want the route as put", one)
+	}
+	h.op("PUT", "/v1/devices/gw/routes/spare", rt, http.StatusCreated)
+	h.op("DELETE", "/v1/devices/gw/routes/spare", nil, http.StatusNoContent, "If-Match", `"1"`)
+	h.op("GET", "/v1/devices/gw/routes/spare", nil, http.StatusNotFound)
+
 	// Deleting the module deletes its twin.
 	h.op("DELETE", "/v1/devices/gw/modules/sensor", nil, http.StatusNoContent)
 	h.op("GET", "/v1/devices/gw/modules/sensor/twin", nil, http.StatusNotFound)
@@ -305,6 +321,9 @@ func TestSecretsAreWriteOnly(t *testing.T) {
 		t.Fatalf("got version %d set %v, want 1 and set", reg.Version, reg.PasswordSet)
 	}
 
+	h.op("DELETE", "/v1/devices/gw/registries/local", nil, http.StatusNoContent)
+	h.op("GET", "/v1/devices/gw/registries/local", nil, http.StatusNotFound)
+
 	var up api.Upstream
 	h.op("PUT", "/v1/devices/gw/upstream", api.Upstream{URL: "mqtts://broker:8883", Username: "gw", Password: "pw"},
 		http.StatusCreated).decode(t, &up)
@@ -341,7 +360,10 @@ func TestBadInput(t *testing.T) {
 		{"unknown field", "PUT", "/v1/devices/gw/modules/m", `{"image": "a", "imagee": "b"}`, nil,
 			400, api.CodeBadRequest, "imagee", `"imagee"`},
 		{"unknown nested field", "PUT", "/v1/devices/gw/modules/m",
-			`{"image": "a", "create_options": {"memory": 5}}`, nil, 400, api.CodeBadRequest, "memory", `"memory"`},
+			`{"image": "a", "create_options": {"memory": 5}}`, nil, 400, api.CodeBadRequest, "create_options.memory", `"create_options.memory"`},
+		{"unknown field in list", "PUT", "/v1/devices/gw/modules/m",
+			`{"image": "a", "create_options": {"ports": [{"container_port": 1}, {"container_prot": 2}]}}`, nil,
+			400, api.CodeBadRequest, "create_options.ports[1].container_prot", "container_prot"},
 		{"wrong type", "PUT", "/v1/devices/gw/modules/m", `{"image": 5}`, nil,
 			400, api.CodeBadRequest, "image", "must be a string"},
 		{"too large", "PUT", "/v1/devices/gw/modules/m", big, nil, 413, api.CodeTooLarge, "", "1048576"},
@@ -441,5 +463,25 @@ func TestUnknownPathsAndMethods(t *testing.T) {
 				t.Fatalf("got Content-Type %q, want application/json", ct)
 			}
 		})
+	}
+}
+
+// TestShutdown: after Close, readiness fails and long-polls answer at once.
+func TestShutdown(t *testing.T) {
+	h := newSQLiteHub(t)
+	d := h.createDevice("gw")
+	got := make(chan response, 1)
+	go func() { got <- h.poll(d, h.desiredVersion("gw"), "30s") }()
+	waitWaiting(t, h.srv, 1)
+
+	h.srv.Close()
+	if r := <-got; r.status != http.StatusNotModified {
+		t.Fatalf("got status %d for a waiting poll at shutdown, want 304", r.status)
+	}
+	if r := h.do("GET", "/readyz", "", nil); r.status != http.StatusServiceUnavailable || r.apiError(t).Code != api.CodeUnavailable {
+		t.Fatalf("got %d %s from /readyz after Close, want 503 unavailable", r.status, r.body)
+	}
+	if r := h.poll(d, h.desiredVersion("gw"), "30s"); r.status != http.StatusNotModified {
+		t.Fatalf("got status %d for a new poll after Close, want 304 at once", r.status)
 	}
 }

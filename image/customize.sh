@@ -39,6 +39,11 @@ customize_root() {
 		enable_user_unit edgeplane-ready-port.service edgeplaned.service
 	fi
 
+	# The documentation the units point at.
+	for f in gateway.md image.md; do
+		[ ! -f "$repo/docs/$f" ] || install -D -m 0644 "$repo/docs/$f" "$root/usr/share/doc/edgeplane/$f"
+	done
+
 	# The gateway user: unprivileged, no password, subordinate ids for
 	# rootless Podman, and lingering so that its manager (and so edgeplaned)
 	# starts at boot without a login. Its home is on the data partition.

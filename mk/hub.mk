@@ -14,3 +14,7 @@ hub-run: build ## Run a local hub on 127.0.0.1:8080 with SQLite in .hub-data (to
 .PHONY: test-hub
 test-hub: ## Run the hub's tests, SQLite and PostgreSQL (PostgreSQL needs root or the postgres binaries).
 	go test -tags '$(GO_TAGS)' -count=1 ./hub/... ./cmd/edgeplane/...
+
+.PHONY: bench-hub
+bench-hub: ## Hub figures: long-poll fan-out (5,000 devices) and module PUT rate on SQLite and PostgreSQL, with baselines.
+	go test -tags '$(GO_TAGS)' -run '^$$' -bench 'Baseline|ModulePut|LongPollFanOut' -benchtime 1s -timeout 30m ./hub/

@@ -6,10 +6,9 @@ IMAGE_DEBUG_LOGIN ?= 0
 # What the image is made of: when none of it changed, make image-test
 # reuses the image already built.
 IMAGE_INPUTS := $(shell find image appliance cmd/edgeplaned runtime hub internal \
-	-type f -not -name '*_test.go' 2>/dev/null) go.mod go.sum
+	-type f -not -name '*_test.go' 2>/dev/null) go.mod go.sum $(wildcard docs/gateway.md docs/image.md)
 
-# TODO: add image-test to TEST_TARGETS once the boot test has passed here.
-# TEST_TARGETS += image-test
+TEST_TARGETS += image-test
 
 .PHONY: image
 image: ## Build the bootable gateway disk image (raw, qcow2, raw.zst) into out/image (as root).

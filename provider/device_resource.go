@@ -107,7 +107,7 @@ func (r *deviceResource) Schema(_ context.Context, _ resource.SchemaRequest,
 				Attributes: map[string]schema.Attribute{
 					"hub_url":    schema.StringAttribute{Computed: true, MarkdownDescription: "The hub's URL."},
 					"device_id":  schema.StringAttribute{Computed: true, MarkdownDescription: "The device id."},
-					"device_key": schema.StringAttribute{Computed: true, MarkdownDescription: "The device key."},
+					"device_key": schema.StringAttribute{Computed: true, MarkdownDescription: "The device key (sensitive, as the whole object is)."},
 				},
 			},
 		},

@@ -30,6 +30,8 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/edgeplane/edgeplane/internal/fifo"
+
 	"github.com/edgeplane/edgeplane/runtime/bus/topic"
 	"github.com/edgeplane/edgeplane/runtime/twin"
 )
@@ -142,8 +144,8 @@ type Client struct {
 	version   int64
 	haveTwin  bool
 
-	inputQ   *fifo[mqtt.Message] // input messages, handled in order
-	desiredQ *fifo[desiredItem]  // desired patches, handled in order
+	inputQ   *fifo.Queue[mqtt.Message] // input messages, handled in order
+	desiredQ *fifo.Queue[desiredItem]  // desired patches, handled in order
 }
 
 // New returns a client for cfg that is not yet connected.
@@ -156,8 +158,8 @@ func New(cfg Config) *Client {
 		cfg: cfg, log: cfg.Log, ctx: ctx, cancel: cancel,
 		inputs:   map[string]InputHandler{},
 		pending:  map[string]chan []byte{},
-		inputQ:   newFIFO[mqtt.Message](),
-		desiredQ: newFIFO[desiredItem](),
+		inputQ:   fifo.New[mqtt.Message](),
+		desiredQ: fifo.New[desiredItem](),
 	}
 }
 
@@ -224,7 +226,7 @@ func (c *Client) Connect(ctx context.Context) error {
 			}
 			// The module may have missed desired patches while away: ask
 			// desiredLoop, which owns the twin, to read it whole.
-			c.desiredQ.push(desiredItem{reload: true})
+			c.desiredQ.Push(desiredItem{reload: true})
 		}()
 	})
 	opts.SetConnectionLostHandler(func(_ mqtt.Client, err error) {
@@ -265,6 +267,9 @@ func (c *Client) Close() {
 // SendOutput publishes m on output and returns when the broker has it
 // (QoS 1), or when ctx ends.
 func (c *Client) SendOutput(ctx context.Context, output string, m *Message) error {
+	if c.mqc == nil {
+		return ErrNotConnected
+	}
 	if !topic.ValidName(output) {
 		return fmt.Errorf("sending to output %q: invalid output name", output)
 	}
@@ -282,6 +287,9 @@ func (c *Client) SendOutput(ctx context.Context, output string, m *Message) erro
 	}
 	return c.wait(ctx, c.mqc.Publish(topic.Output(c.cfg.ModuleID, output, b), 1, false, m.Body))
 }
+
+// ErrNotConnected is returned by calls made before Connect.
+var ErrNotConnected = errors.New("not connected: call Connect first")
 
 func (c *Client) wait(ctx context.Context, t mqtt.Token) error {
 	select {
@@ -310,7 +318,7 @@ func (c *Client) receive(_ mqtt.Client, pm mqtt.Message) {
 
 	switch p.Kind {
 	case topic.KindInput:
-		c.inputQ.push(pm) // acknowledged after its handler
+		c.inputQ.Push(pm) // acknowledged after its handler
 	case topic.KindTwinResponse:
 		pm.Ack()
 		c.mu.Lock()
@@ -322,7 +330,7 @@ func (c *Client) receive(_ mqtt.Client, pm mqtt.Message) {
 		}
 	case topic.KindTwinDesired:
 		pm.Ack()
-		c.desiredQ.push(desiredItem{body: pm.Payload()})
+		c.desiredQ.Push(desiredItem{body: pm.Payload()})
 	default:
 		pm.Ack()
 	}
@@ -333,12 +341,12 @@ func (c *Client) receive(_ mqtt.Client, pm mqtt.Message) {
 func (c *Client) inputLoop() {
 	var batch []mqtt.Message
 	for {
-		batch = c.inputQ.take(batch[:0], 100)
+		batch = c.inputQ.Take(batch[:0], 100)
 		if len(batch) == 0 {
 			select {
 			case <-c.ctx.Done():
 				return
-			case <-c.inputQ.signal:
+			case <-c.inputQ.Ready():
 			}
 			continue
 		}
@@ -386,6 +394,9 @@ func (c *Client) Twin(ctx context.Context) (*Twin, error) {
 }
 
 func (c *Client) getTwin(ctx context.Context) (*twin.Document, error) {
+	if c.mqc == nil {
+		return nil, ErrNotConnected
+	}
 	rid := make([]byte, 8)
 	_, _ = rand.Read(rid)
 	id := hex.EncodeToString(rid)
@@ -418,6 +429,9 @@ func (c *Client) getTwin(ctx context.Context) (*twin.Document, error) {
 // is anything that encodes to a JSON object. It returns when the broker
 // has it.
 func (c *Client) PatchReported(ctx context.Context, patch any) error {
+	if c.mqc == nil {
+		return ErrNotConnected
+	}
 	b, err := json.Marshal(patch)
 	if err != nil {
 		return fmt.Errorf("encoding reported patch: %w", err)
@@ -434,12 +448,12 @@ func (c *Client) PatchReported(ctx context.Context, patch any) error {
 func (c *Client) desiredLoop() {
 	var items []desiredItem
 	for {
-		items = c.desiredQ.take(items[:0], 1)
+		items = c.desiredQ.Take(items[:0], 1)
 		if len(items) == 0 {
 			select {
 			case <-c.ctx.Done():
 				return
-			case <-c.desiredQ.signal:
+			case <-c.desiredQ.Ready():
 			}
 			continue
 		}

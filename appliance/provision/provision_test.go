@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/edgeplane/edgeplane/runtime/gateway"
 )
 
 // fatFile is one file on a test FAT image.
@@ -91,6 +93,8 @@ func provision(t *testing.T, root string, devices ...string) (int, string) {
 var (
 	key32   = base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))
 	key16   = base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 16))
+	key31   = base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 31))
+	key33   = base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 33))
 	caPEM   = "-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n"
 	goodCfg = "EDGEPLANE_HUB_URL=https://hub.example.com:8443\nEDGEPLANE_DEVICE_ID=gw-1\nEDGEPLANE_DEVICE_KEY=" + key32 + "\n"
 )
@@ -137,6 +141,8 @@ func TestProvision(t *testing.T) {
 		{name: "id too long", files: []fatFile{{"provision.conf", strings.Replace(goodCfg, "=gw-1", "="+strings.Repeat("g", 129), 1)}}, wantErr: "EDGEPLANE_DEVICE_ID"},
 		{name: "key not base64", files: []fatFile{{"provision.conf", strings.Replace(goodCfg, key32, "not-base64!", 1)}}, wantErr: "not standard base64"},
 		{name: "key too short", files: []fatFile{{"provision.conf", strings.Replace(goodCfg, key32, key16, 1)}}, wantErr: "decodes to 16 bytes"},
+		{name: "key of 31 bytes", files: []fatFile{{"provision.conf", strings.Replace(goodCfg, key32, key31, 1)}}, wantErr: "decodes to 31 bytes"},
+		{name: "key of 33 bytes", files: []fatFile{{"provision.conf", strings.Replace(goodCfg, key32, key33, 1)}}, wantYAML: []string{key33}},
 		{name: "key missing", files: []fatFile{{"provision.conf", strings.Replace(goodCfg, "EDGEPLANE_DEVICE_KEY", "#", 1)}}, wantErr: "does not set EDGEPLANE_DEVICE_KEY"},
 		{name: "misspelt setting", files: []fatFile{{"provision.conf", goodCfg + "EDGEPLANE_HUB_ULR=x\n"}}, wantErr: "line 4 has the unknown setting EDGEPLANE_HUB_ULR"},
 		{name: "setting twice", files: []fatFile{{"provision.conf", goodCfg + "EDGEPLANE_DEVICE_ID=gw-2\n"}}, wantErr: "line 4 sets EDGEPLANE_DEVICE_ID a second time"},
@@ -184,6 +190,10 @@ func TestProvision(t *testing.T) {
 			b, err := os.ReadFile(conf)
 			if err != nil {
 				t.Fatalf("reading the configuration: %v", err)
+			}
+			// edgeplaned must accept what provisioning writes.
+			if _, err := gateway.ParseConfig(b); err != nil {
+				t.Errorf("edgeplaned rejects the written configuration: %v\n%s", err, b)
 			}
 			for _, want := range tt.wantYAML {
 				if !strings.Contains(string(b), want) {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/edgeplane/edgeplane/hub/api"
+	"github.com/edgeplane/edgeplane/internal/pgtest"
 )
 
 // buildEdgeplane builds this command into a temporary directory.
@@ -203,6 +204,58 @@ func waitSeen(t *testing.T, base, id string) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Fatalf("the hub never saw device %s", id)
+}
+
+// TestHubBinaryPostgres starts the binary on a PostgreSQL database that
+// the test starts itself.
+func TestHubBinaryPostgres(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and starts PostgreSQL")
+	}
+	pg, err := pgtest.Start()
+	if err != nil {
+		t.Fatalf("starting PostgreSQL: %v", err)
+	}
+	t.Cleanup(pg.Stop)
+	dsn, err := pg.NewDatabase(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := buildEdgeplane(t)
+	addrFile := filepath.Join(t.TempDir(), "addr")
+	var logs syncBuffer
+	cmd := exec.Command(bin, "hub", "--listen", "127.0.0.1:0", "--database", dsn, "--addr-file", addrFile)
+	cmd.Env = append(os.Environ(), "EDGEPLANE_HUB_TOKENS=file-token")
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }() //nolint:errcheck // exit checked through the log
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-exited
+	})
+	base := "http://" + waitForFile(t, addrFile, exited)
+
+	req, _ := http.NewRequest("PUT", base+"/v1/devices/gw", strings.NewReader(`{"tags":{"db":"pg"}}`))
+	req.Header.Set("Authorization", "Bearer file-token")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("got status %d creating a device, want 201", resp.StatusCode)
+	}
+	var d api.Device
+	operatorGet(t, base, "/v1/devices/gw", &d)
+	if d.Tags["db"] != "pg" {
+		t.Fatalf("got device %+v, want tag db=pg", d)
+	}
+	if !strings.Contains(logs.String(), "store=postgres") {
+		t.Fatalf("got log %q, want store=postgres", logs.String())
+	}
 }
 
 func waitForLog(t *testing.T, logs *syncBuffer, want string) {

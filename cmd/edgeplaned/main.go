@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/edgeplane/edgeplane/internal/version"
+	"github.com/edgeplane/edgeplane/runtime/bus"
 	"github.com/edgeplane/edgeplane/runtime/extension"
 	"github.com/edgeplane/edgeplane/runtime/gateway"
 	"github.com/edgeplane/edgeplane/runtime/slogjournal"
@@ -52,10 +53,18 @@ func run(configPath, timingFlag string) error {
 	log.Info("starting edgeplaned", "version", version.Version, "config", configPath,
 		"device", cfg.DeviceID, "hub", cfg.HubURL, "data_dir", cfg.DataDir, "podman", cfg.PodmanSocket)
 
-	// Step 2: extensions. The message bus (runtime/bus) joins this list
-	// when it lands; each one gets Validate, Apply, Wiring and Run as
-	// runtime/extension describes.
-	var exts []extension.Extension
+	// Step 2: extensions; each one gets Validate, Apply, Wiring and Run
+	// as runtime/extension describes. The bus runs Mosquitto, the router,
+	// twins and the $upstream queue.
+	b, err := bus.New(bus.Config{
+		DeviceID: cfg.DeviceID, Dir: cfg.BusDir, MosquittoPath: cfg.MosquittoPath,
+		Limits: bus.Limits{MaxQueuedMessages: cfg.BusMaxQueuedMessages, MaxQueuedBytes: cfg.BusMaxQueuedBytes},
+		Log:    log.With("extension", "bus"),
+	})
+	if err != nil {
+		return err
+	}
+	exts := []extension.Extension{b}
 
 	// Step 3: run until SIGTERM or SIGINT. Modules keep running after we
 	// exit; the next start adopts them.

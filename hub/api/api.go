@@ -87,7 +87,7 @@ type Device struct {
 	Version   int64     `json:"version"`
 	CreatedAt time.Time `json:"created_at"`
 	// LastSeen is when the device last called the device API, zero if never.
-	LastSeen time.Time `json:"last_seen,omitempty"`
+	LastSeen time.Time `json:"last_seen,omitzero"`
 }
 
 // DeviceList is one page of devices. NextPageToken is empty on the last page.
@@ -295,8 +295,8 @@ type ModuleStatus struct {
 	Status       string    `json:"status"`
 	ExitCode     int       `json:"exit_code"`
 	Description  string    `json:"description,omitempty"`
-	LastStart    time.Time `json:"last_start,omitempty"`
-	LastExit     time.Time `json:"last_exit,omitempty"`
+	LastStart    time.Time `json:"last_start,omitzero"`
+	LastExit     time.Time `json:"last_exit,omitzero"`
 	RestartCount int       `json:"restart_count"`
 	Image        string    `json:"image,omitempty"`
 }
@@ -329,7 +329,7 @@ type ReportedPatch struct {
 type DeviceStatus struct {
 	DeviceID       string                  `json:"device_id"`
 	Online         bool                    `json:"online"`
-	LastSeen       time.Time               `json:"last_seen,omitempty"`
+	LastSeen       time.Time               `json:"last_seen,omitzero"`
 	Agent          *AgentInfo              `json:"agent,omitempty"`
 	DesiredVersion int64                   `json:"desired_version"`
 	AppliedVersion int64                   `json:"applied_version"`

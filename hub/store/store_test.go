@@ -6,14 +6,17 @@ import (
 	"errors"
 	"os"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/edgeplane/edgeplane/hub/api"
-	"github.com/edgeplane/edgeplane/hub/internal/pgtest"
 	"github.com/edgeplane/edgeplane/hub/store"
 	"github.com/edgeplane/edgeplane/hub/store/postgres"
 	"github.com/edgeplane/edgeplane/hub/store/sqlite"
+	"github.com/edgeplane/edgeplane/internal/pgtest"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
@@ -380,4 +383,66 @@ func waitFor(t *testing.T, got <-chan string, want string) {
 			t.Fatalf("got no change notification for %q", want)
 		}
 	}
+}
+
+// TestPostgresListenerReconnects kills the store's LISTEN connection: the
+// store must tell its watchers that anything may have changed, and later
+// changes must wake them again.
+func TestPostgresListenerReconnects(t *testing.T) {
+	dsn := pgtest.Database(t)
+	st, err := postgres.Open(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	got := make(chan string, 64)
+	st.Watch(func(device string) { got <- device })
+	mustDevice(t, st, "gw")
+
+	conn, err := pgx.Connect(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var killed int
+	err = conn.QueryRow(t.Context(), `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE datname = current_database() AND query LIKE 'LISTEN%'`).Scan(&killed)
+	if err != nil || killed != 1 {
+		t.Fatalf("got %d listener connections terminated (%v), want 1", killed, err)
+	}
+	waitFor(t, got, "")
+
+	if _, _, err := st.PutModule(t.Context(), "gw", api.Module{Name: "m", Image: "i"}, store.Precondition{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, got, "gw")
+}
+
+// TestConcurrentCreates: many creates of one new device all succeed, one
+// of them as the create.
+func TestConcurrentCreates(t *testing.T) {
+	each(t, func(t *testing.T, st store.Store) {
+		const writers = 8
+		var (
+			wg      sync.WaitGroup
+			created atomic.Int64
+		)
+		for range writers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, c, err := st.PutDevice(t.Context(), api.Device{ID: "gw", Enabled: true}, store.Precondition{})
+				if err != nil {
+					t.Error(err)
+				}
+				if c {
+					created.Add(1)
+				}
+			}()
+		}
+		wg.Wait()
+		if got := created.Load(); got != 1 {
+			t.Fatalf("got %d creates, want 1", got)
+		}
+	})
 }

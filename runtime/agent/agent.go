@@ -143,7 +143,8 @@ func limitsNote(rootless bool, cgroups string, controllers []string) string {
 		return "memory and CPU limits are not enforced: rootless Podman cannot apply them on cgroup v1"
 	}
 	if !slices.Contains(controllers, "memory") || !slices.Contains(controllers, "cpu") {
-		return "memory and CPU limits are not enforced: the memory and cpu cgroup controllers are not delegated to this user"
+		return "memory and CPU limits are not enforced: " +
+			"the memory and cpu cgroup controllers are not delegated to this user"
 	}
 	return ""
 }
@@ -213,8 +214,10 @@ func (a *Agent) Reconcile(ctx context.Context, ds *api.DesiredState) error {
 	}
 	a.mu.Unlock()
 
-	// Step 3: each desired module in startup order. Nothing here waits for
-	// a module, so a crash loop costs the others nothing.
+	// Step 3: each desired module in startup order. Missing containers are
+	// pulled and created side by side first: only starts follow the order.
+	// Nothing here waits for a module, so a crash loop costs the others
+	// nothing.
 	mods := slices.Clone(ds.Modules)
 	slices.SortStableFunc(mods, func(x, y api.Module) int {
 		if x.StartupOrder != y.StartupOrder {
@@ -222,6 +225,7 @@ func (a *Agent) Reconcile(ctx context.Context, ds *api.DesiredState) error {
 		}
 		return strings.Compare(x.Name, y.Name)
 	})
+	created := a.createMissing(ctx, mods, have, ds.Registries, now)
 	for _, m := range mods {
 		c, ok := have[m.Name]
 		var cp *entities.ListContainer
@@ -229,12 +233,63 @@ func (a *Agent) Reconcile(ctx context.Context, ds *api.DesiredState) error {
 			cp = &c
 		}
 		st := a.moduleState(m.Name)
-		s := a.reconcileModule(ctx, m, cp, ds.Registries, st, now)
+		s := a.reconcileModule(ctx, m, cp, created[m.Name], ds.Registries, st, now)
 		a.mu.Lock()
 		st.status = s
 		a.mu.Unlock()
 	}
 	return nil
+}
+
+// createResult is the outcome of creating a module's container ahead of
+// its turn.
+type createResult struct {
+	id  string
+	err error
+}
+
+// maxParallelCreates bounds concurrent pulls and creates; Podman
+// serialises much of the work anyway, and a gateway has few cores.
+const maxParallelCreates = 3
+
+// createMissing creates, concurrently, the containers of modules that have
+// none and are not waiting out a failure.
+func (a *Agent) createMissing(ctx context.Context, mods []api.Module, have map[string]entities.ListContainer,
+	regs []api.Registry, now time.Time,
+) map[string]*createResult {
+	out := map[string]*createResult{}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	sem := make(chan struct{}, maxParallelCreates)
+	for _, m := range mods {
+		if _, ok := have[m.Name]; ok {
+			continue
+		}
+		a.mu.Lock()
+		st, known := a.mods[m.Name]
+		wait := known && now.Before(st.nextTry)
+		a.mu.Unlock()
+		if wait {
+			continue
+		}
+		wiring, err := a.cfg.Wiring(m.Name)
+		if err != nil {
+			continue // reported by reconcileModule
+		}
+		spec := NewSpec(m, wiring)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			id, err := a.create(ctx, m, spec, spec.Hash(), regs)
+			mu.Lock()
+			out[m.Name] = &createResult{id: id, err: err}
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return out
 }
 
 func (a *Agent) moduleState(name string) *moduleState {
@@ -249,9 +304,10 @@ func (a *Agent) moduleState(name string) *moduleState {
 }
 
 // reconcileModule brings one module towards m and returns its status. c is
-// its current container or nil.
+// its current container or nil; pre, when not nil, is the container
+// createMissing made for it.
 func (a *Agent) reconcileModule(ctx context.Context, m api.Module, c *entities.ListContainer,
-	regs []api.Registry, st *moduleState, now time.Time,
+	pre *createResult, regs []api.Registry, st *moduleState, now time.Time,
 ) api.ModuleStatus {
 	log := a.log.With("module", m.Name)
 	status := api.ModuleStatus{Image: m.Image, RestartCount: st.restarts}
@@ -275,7 +331,7 @@ func (a *Agent) reconcileModule(ctx context.Context, m api.Module, c *entities.L
 	}
 	spec := NewSpec(m, wiring)
 	hash := spec.Hash()
-	if c != nil && c.Labels[LabelSpecHash] != hash {
+	if c != nil && c.Labels[LabelSpecHash] != hash && a.readyToReplace(ctx, m, c, regs, st, now) {
 		log.Info("spec changed, recreating container")
 		if err := a.remove(ctx, c.ID); err != nil {
 			status.Status = api.RuntimeFailed
@@ -283,6 +339,9 @@ func (a *Agent) reconcileModule(ctx context.Context, m api.Module, c *entities.L
 			return status
 		}
 		c = nil
+	} else if c != nil && c.Labels[LabelSpecHash] != hash {
+		notes = append(notes, fmt.Sprintf("update pending: %s; retrying at %s; the previous version keeps running",
+			st.failure, clock(st.nextTry)))
 	}
 	if c == nil && st.id != "" {
 		// The container is gone, or we removed it: a new one starts afresh.
@@ -295,10 +354,16 @@ func (a *Agent) reconcileModule(ctx context.Context, m api.Module, c *entities.L
 	if c == nil {
 		if now.Before(st.nextTry) {
 			status.Status = api.RuntimeFailed
-			describe(fmt.Sprintf("%s; retrying in %s", st.failure, st.nextTry.Sub(now).Round(time.Second)))
+			describe(fmt.Sprintf("%s; retrying at %s", st.failure, clock(st.nextTry)))
 			return status
 		}
-		id, err := a.create(ctx, m, spec, hash, regs)
+		var id string
+		var err error
+		if pre != nil {
+			id, err = pre.id, pre.err
+		} else {
+			id, err = a.create(ctx, m, spec, hash, regs)
+		}
 		if err != nil {
 			log.Warn("creating container", "image", m.Image, "err", err)
 			a.failed(st, err.Error(), now)
@@ -381,13 +446,13 @@ func (a *Agent) reconcileModule(ctx context.Context, m api.Module, c *entities.L
 		if now.Before(at) {
 			status.Status = api.RuntimeBackoff
 			status.RestartCount = st.restarts
-			describe(fmt.Sprintf("exited with code %d; restarting in %s", c.ExitCode, at.Sub(now).Round(time.Second)))
+			describe(fmt.Sprintf("exited with code %d; restarting at %s", c.ExitCode, clock(at)))
 			return status
 		}
 	}
 	if now.Before(st.nextTry) {
 		status.Status = api.RuntimeBackoff
-		describe(fmt.Sprintf("%s; retrying in %s", st.failure, st.nextTry.Sub(now).Round(time.Second)))
+		describe(fmt.Sprintf("%s; retrying at %s", st.failure, clock(st.nextTry)))
 		return status
 	}
 
@@ -410,6 +475,32 @@ func (a *Agent) reconcileModule(ctx context.Context, m api.Module, c *entities.L
 	status.LastStart = now.UTC().Truncate(time.Second)
 	describe("")
 	return status
+}
+
+// clock formats a moment for a status description. It is absolute rather
+// than a count-down so that the description, and with it the report to the
+// hub, does not change on every pass.
+func clock(t time.Time) string { return t.UTC().Format("15:04:05Z") }
+
+// readyToReplace reports whether a running module's container may be
+// removed for a new spec. The new image is pulled first, so that a registry
+// that cannot be reached leaves the previous version running rather than
+// no version at all; a failed pull is retried with back-off.
+func (a *Agent) readyToReplace(ctx context.Context, m api.Module, c *entities.ListContainer,
+	regs []api.Registry, st *moduleState, now time.Time,
+) bool {
+	if c.State != "running" || m.ImagePullPolicy == api.PullNever {
+		return true
+	}
+	if now.Before(st.nextTry) {
+		return false
+	}
+	if err := a.pull(ctx, m, regs); err != nil {
+		a.log.Warn("pulling image for update", "module", m.Name, "image", m.Image, "err", err)
+		a.failed(st, err.Error(), now)
+		return false
+	}
+	return true
 }
 
 // failed records a failed create or start and schedules the next try.
@@ -449,7 +540,9 @@ func restartsUnhealthy(p string) bool {
 
 // checkHealth runs the module's health check when one is due. Podman's own
 // timers need systemd, so the agent runs the checks itself.
-func (a *Agent) checkHealth(ctx context.Context, m api.Module, c *entities.ListContainer, st *moduleState, now time.Time) {
+func (a *Agent) checkHealth(ctx context.Context, m api.Module, c *entities.ListContainer,
+	st *moduleState, now time.Time,
+) {
 	hc := healthCheck(m)
 	if hc == nil {
 		st.health = ""
@@ -493,7 +586,8 @@ func (a *Agent) remove(ctx context.Context, id string) error {
 	if err := a.stop(ctx, id); err != nil {
 		a.log.Debug("stopping container before removal", "id", id, "err", err)
 	}
-	_, err := containers.Remove(ctx, id, new(containers.RemoveOptions).WithForce(true).WithIgnore(true).WithVolumes(false))
+	opts := new(containers.RemoveOptions).WithForce(true).WithIgnore(true).WithVolumes(false)
+	_, err := containers.Remove(ctx, id, opts)
 	if err != nil {
 		return fmt.Errorf("removing container %s: %w", id, err)
 	}
@@ -505,6 +599,9 @@ func (a *Agent) remove(ctx context.Context, id string) error {
 func (a *Agent) RemoveAll(ctx context.Context) error {
 	return a.Reconcile(ctx, &api.DesiredState{})
 }
+
+// ContainerName returns the name of module's container.
+func (a *Agent) ContainerName(module string) string { return a.cfg.Prefix + module }
 
 func containerName(c entities.ListContainer) string {
 	if len(c.Names) == 0 {

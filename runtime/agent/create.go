@@ -18,7 +18,9 @@ import (
 
 // create pulls the module's image as its pull policy says and creates its
 // container, returning the container id.
-func (a *Agent) create(ctx context.Context, m api.Module, s Spec, hash string, regs []api.Registry) (string, error) {
+func (a *Agent) create(ctx context.Context, m api.Module, s Spec, hash string,
+	regs []api.Registry,
+) (string, error) {
 	// Step 1: the image.
 	if err := a.pull(ctx, m, regs); err != nil {
 		return "", err
@@ -62,7 +64,7 @@ func (a *Agent) pull(ctx context.Context, m api.Module, regs []api.Registry) err
 // generate turns a module's spec into a Podman container spec.
 func (a *Agent) generate(m api.Module, s Spec, hash string) *specgen.SpecGenerator {
 	g := specgen.NewSpecGenerator(m.Image, false)
-	g.Name = a.cfg.Prefix + m.Name
+	g.Name = a.ContainerName(m.Name)
 	g.Env = s.Env()
 
 	g.Labels = map[string]string{}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/edgeplane/edgeplane/hub/api"
 	"github.com/edgeplane/edgeplane/runtime/agent"
+	"github.com/edgeplane/edgeplane/runtime/extension"
 	"github.com/edgeplane/edgeplane/runtime/podmantest"
 )
 
@@ -336,6 +337,40 @@ func TestPull(t *testing.T) {
 	}
 }
 
+// TestUpdateKeepsRunningWhenPullFails: an update whose image cannot be
+// pulled leaves the previous version running until the pull succeeds.
+func TestUpdateKeepsRunningWhenPullFails(t *testing.T) {
+	prefix := uniquePrefix(t)
+	a := newAgent(t, prefix)
+	t.Cleanup(func() { _ = a.RemoveAll(context.Background()) })
+	reg := func(password string) []api.Registry {
+		return []api.Registry{{Name: "local", Server: env.Registry, Username: podmantest.RegistryUser, Password: password}}
+	}
+	m := module("upd", nil)
+	m.Image, m.ImagePullPolicy = env.RegistryImage, api.PullOnCreate
+	ds := &api.DesiredState{Version: 1, Modules: []api.Module{m}, Registries: reg(podmantest.RegistryPassword)}
+	until(t, a, ds, "upd running", allRunning("upd"))
+	c0, _ := inspect(t, prefix+"upd")
+
+	// New spec, and the registry refuses us.
+	m2 := module("upd", map[string]string{"V": "2"})
+	m2.Image, m2.ImagePullPolicy = env.RegistryImage, api.PullOnCreate
+	ds = &api.DesiredState{Version: 2, Modules: []api.Module{m2}, Registries: reg("wrong")}
+	until(t, a, ds, "update pending, old version running", func(s map[string]api.ModuleStatus) bool {
+		return s["upd"].Status == api.RuntimeRunning && strings.Contains(s["upd"].Description, "update pending")
+	})
+	if c, _ := inspect(t, prefix+"upd"); c.ID != c0.ID || c.State != "running" {
+		t.Fatalf("got container %+v, want the old one %s still running", c, c0.ID)
+	}
+
+	// The registry lets us in again: the update goes through.
+	ds = &api.DesiredState{Version: 3, Modules: []api.Module{m2}, Registries: reg(podmantest.RegistryPassword)}
+	until(t, a, ds, "upd recreated", func(s map[string]api.ModuleStatus) bool {
+		c, ok := inspect(t, prefix+"upd")
+		return ok && c.ID != c0.ID && s["upd"].Status == api.RuntimeRunning && s["upd"].Description == ""
+	})
+}
+
 func TestLimitsOnThisHost(t *testing.T) {
 	prefix := uniquePrefix(t)
 	a := newAgent(t, prefix)
@@ -373,6 +408,81 @@ func TestHealthCheckUnhealthyRestarts(t *testing.T) {
 			sawUnhealthy = true
 		}
 		return sawUnhealthy && s["hc"].RestartCount >= 1
+	})
+}
+
+func TestStartupOrder(t *testing.T) {
+	prefix := uniquePrefix(t)
+	a := newAgent(t, prefix)
+	t.Cleanup(func() { _ = a.RemoveAll(context.Background()) })
+	// Name order is the reverse of startup order.
+	mods := []api.Module{module("aa", nil), module("bb", nil), module("cc", nil)}
+	mods[0].StartupOrder, mods[1].StartupOrder, mods[2].StartupOrder = 3, 2, 1
+	ds := &api.DesiredState{Version: 1, Modules: mods}
+	until(t, a, ds, "all running", allRunning("aa", "bb", "cc"))
+
+	var started []time.Time
+	for _, n := range []string{"cc", "bb", "aa"} {
+		out, err := env.Podman(t.Context(), "container", "inspect", "--format",
+			"{{.State.StartedAt.Format \"2006-01-02T15:04:05.999999999Z07:00\"}}", prefix+n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(out))
+		if err != nil {
+			t.Fatal(err)
+		}
+		started = append(started, ts)
+	}
+	if !started[0].Before(started[1]) || !started[1].Before(started[2]) {
+		t.Errorf("got start times cc %s, bb %s, aa %s; want them in startup order", started[0], started[1], started[2])
+	}
+}
+
+// TestExtensionWiring: what extensions add reaches the container, and a
+// change of it recreates the container.
+func TestExtensionWiring(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs rootless Podman")
+	}
+	dir, err := os.MkdirTemp(env.Dir, "wiring-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	value := "one"
+	a, err := agent.New(t.Context(), agent.Config{
+		Socket: env.Socket, Prefix: uniquePrefix(t), Timing: testTiming, Logger: testLogger(),
+		Wiring: func(module string) ([]extension.Wiring, error) {
+			return []extension.Wiring{{
+				Env:    map[string]string{"EDGEPLANE_TEST_WIRING": value},
+				Mounts: []api.Mount{{Type: "bind", Source: dir, Target: "/run/edgeplane/test", ReadOnly: true}},
+			}}, nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = a.RemoveAll(context.Background()) })
+	ds := &api.DesiredState{Version: 1, Modules: []api.Module{module("wired", nil)}}
+	until(t, a, ds, "wired running", allRunning("wired"))
+
+	name := a.ContainerName("wired")
+	out, err := env.Podman(t.Context(), "container", "inspect", "--format",
+		"{{range .Config.Env}}{{println .}}{{end}}{{range .Mounts}}{{.Destination}} {{end}}", name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"EDGEPLANE_TEST_WIRING=one", "/run/edgeplane/test"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("got container config %q, want it to contain %q", out, want)
+		}
+	}
+
+	c0, _ := inspect(t, name)
+	value = "two"
+	until(t, a, ds, "wired recreated", func(s map[string]api.ModuleStatus) bool {
+		c, ok := inspect(t, name)
+		return ok && c.ID != c0.ID && s["wired"].Status == api.RuntimeRunning
 	})
 }
 

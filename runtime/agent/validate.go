@@ -175,7 +175,10 @@ func validateHealthCheck(hc *api.HealthCheck) error {
 	if len(hc.Test) < 2 || (hc.Test[0] != "CMD" && hc.Test[0] != "CMD-SHELL") {
 		return fmt.Errorf("test %q must start with CMD or CMD-SHELL and name a command", hc.Test)
 	}
-	for name, s := range map[string]string{"interval": hc.Interval, "timeout": hc.Timeout, "start_period": hc.StartPeriod} {
+	durations := map[string]string{
+		"interval": hc.Interval, "timeout": hc.Timeout, "start_period": hc.StartPeriod,
+	}
+	for name, s := range durations {
 		if s == "" {
 			continue
 		}

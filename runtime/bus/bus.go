@@ -84,8 +84,12 @@ type Bus struct {
 	twins  *twin.Service
 	fwd    *upstream.Forwarder // nil with Config.NoUpstream
 
-	mu      sync.Mutex // guards modules and the password file
+	mu      sync.Mutex // guards modules, open and the password file
 	modules []string   // sorted names with credentials
+	// open is set once the router and the twin service have subscribed.
+	// Until then the password file holds only their users, so no module
+	// can publish into the void before the router's session exists.
+	open bool
 }
 
 var _ extension.Extension = (*Bus)(nil)
@@ -101,6 +105,9 @@ func New(cfg Config) (*Bus, error) {
 	}
 	if cfg.MosquittoPath == "" {
 		cfg.MosquittoPath = DefaultMosquitto
+	}
+	if _, err := os.Stat(cfg.MosquittoPath); err != nil {
+		return nil, fmt.Errorf("configuring the bus: %w (install the Debian package mosquitto or set mosquitto_path)", err)
 	}
 	d := DefaultLimits
 	if cfg.Limits.MaxQueuedMessages > 0 {
@@ -224,8 +231,33 @@ func (b *Bus) Run(ctx context.Context, rep extension.Reporter) error {
 		defer wg.Done()
 		_ = b.twins.Run(ctx, rep)
 	}()
+	b.openToModules(ctx)
 	wg.Wait()
 	return nil
+}
+
+// openToModules lets modules in once the router and the twin service
+// listen.
+func (b *Bus) openToModules(ctx context.Context) {
+	for b.router.Healthy() != nil || b.twins.Healthy() != nil {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.open = true
+	if err := b.writePasswd(); err != nil {
+		b.log.Error("opening the bus to modules", "err", err)
+		return
+	}
+	if err := b.broker.reload(); err != nil {
+		b.log.Error("opening the bus to modules", "err", err)
+		return
+	}
+	b.log.Info("bus ready", "modules", len(b.modules))
 }
 
 func (b *Bus) runBroker(ctx context.Context, firstReady chan struct{}) {
@@ -330,7 +362,11 @@ func (b *Bus) applyModules(mods []api.Module) error {
 // held or b is not yet shared.
 func (b *Bus) writePasswd() error {
 	users := map[string]string{}
-	for _, u := range append([]string{RouterUser, TwinUser}, b.modules...) {
+	list := []string{RouterUser, TwinUser}
+	if b.open {
+		list = append(list, b.modules...)
+	}
+	for _, u := range list {
 		s, err := b.secret(u)
 		if err != nil {
 			return err

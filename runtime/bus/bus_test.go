@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"maps"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -198,7 +199,9 @@ func TestACL(t *testing.T) {
 }
 
 func TestBadInputKeepsWorking(t *testing.T) {
-	tb := startBus(t, twoModules())
+	ds := twoModules()
+	ds.Routes = append(ds.Routes, rt("json", "sensor/json", "filter/in1", "$body.t > 0"))
+	tb := startBus(t, ds)
 	in := newInbox()
 	tb.module(t, "filter", func(c *sdk.Client) { c.HandleInput("in1", in.handle) })
 	raw := rawClient(t, tb, "sensor", nil)
@@ -208,16 +211,18 @@ func TestBadInputKeepsWorking(t *testing.T) {
 	publish(t, raw, "modules/sensor/outputs/temp/", make([]byte, topic.MaxPayload+1))
 	publish(t, raw, "modules/sensor/outputs/temp/a/b", []byte("unknown topic"))
 	publish(t, raw, "modules/sensor/outputs/nowhere/", []byte("no route"))
+	publish(t, raw, "modules/sensor/outputs/json/", []byte("not JSON"))
 	publish(t, raw, "modules/sensor/outputs/temp/k=v", []byte("good"))
 
 	got := in.next(t)
 	if string(got.Body) != "good" {
 		t.Fatalf("got %q, want the good message only", got.Body)
 	}
-	// Four reach the router: two bad bags, one without a route, the good one.
-	waitFor(t, "the router to count", func() bool { return tb.Router().Stats().Received >= 4 })
+	// Five reach the router: two bad bags, one without a route, one not
+	// JSON, the good one.
+	waitFor(t, "the router to count", func() bool { return tb.Router().Stats().Received >= 5 })
 	st := tb.Router().Stats()
-	want := map[string]uint64{router.DropBadBag: 2, router.DropNoRoute: 1}
+	want := map[string]uint64{router.DropBadBag: 2, router.DropNoRoute: 1, router.DropBodyNotJSON: 1}
 	if !maps.Equal(st.Dropped, want) {
 		t.Errorf("dropped: got %v, want %v (oversize and unknown topics are refused by the broker)", st.Dropped, want)
 	}
@@ -234,6 +239,10 @@ func TestModulesAddedAndRemoved(t *testing.T) {
 	in := newInbox()
 	filter := tb.module(t, "filter", func(c *sdk.Client) { c.HandleInput("in1", in.handle) })
 	w1, _ := tb.Wiring("filter")
+	pid1, err := os.ReadFile(filepath.Join(tb.dir, "mosquitto.pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	// Add a module and a route, drop sensor: no restart of the broker or
 	// the filter.
@@ -251,6 +260,9 @@ func TestModulesAddedAndRemoved(t *testing.T) {
 		t.Errorf("got %q, want hi", got.Body)
 	}
 	w2, _ := tb.Wiring("filter")
+	if pid2, _ := os.ReadFile(filepath.Join(tb.dir, "mosquitto.pid")); string(pid2) != string(pid1) {
+		t.Errorf("broker pid changed from %s to %s: it was restarted, want a reload", pid1, pid2)
+	}
 	if !equalWiring(w1, w2) {
 		t.Errorf("wiring changed across Apply: %+v then %+v", w1, w2)
 	}

@@ -61,7 +61,7 @@ var DefaultLimits = Limits{
 
 // brokerFiles are the paths of the broker's files inside the bus directory.
 type brokerFiles struct {
-	dir, conf, passwd, acl, sockDir, sock, persist, secrets string
+	dir, conf, passwd, acl, sockDir, sock, persist, secrets, pid string
 }
 
 func newBrokerFiles(dir string) brokerFiles {
@@ -74,6 +74,7 @@ func newBrokerFiles(dir string) brokerFiles {
 		sock:    filepath.Join(dir, "sock", "broker.sock"),
 		persist: filepath.Join(dir, "persist") + "/",
 		secrets: filepath.Join(dir, "secrets"),
+		pid:     filepath.Join(dir, "mosquitto.pid"),
 	}
 }
 
@@ -88,6 +89,7 @@ func (f brokerFiles) writeConfig(l Limits) error {
 		// unprivileged and Mosquitto stays that user.
 		b.WriteString("user root\n")
 	}
+	fmt.Fprintf(&b, "pid_file %s\n", f.pid)
 	fmt.Fprintf(&b, "per_listener_settings false\n")
 	fmt.Fprintf(&b, "listener 0 %s\n", f.sock)
 	fmt.Fprintf(&b, "allow_anonymous false\n")

@@ -20,7 +20,7 @@ import (
 func CompileRoutes(routes []api.Route) (router.Routes, error) {
 	entries := make([]route.Entry, 0, len(routes))
 	var errs []error
-	usesBody := false
+	var bodySources []*route.Route
 	for _, r := range routes {
 		p, err := route.Parse(r.Text)
 		if err != nil {
@@ -35,20 +35,24 @@ func CompileRoutes(routes []api.Route) (router.Routes, error) {
 			errs = append(errs, fmt.Errorf("route %q: negative time_to_live_seconds", r.Name))
 			continue
 		}
-		usesBody = usesBody || strings.Contains(p.Condition(), "$body")
+		if strings.Contains(p.Condition(), "$body") {
+			// The same source without the condition tells whether a
+			// message was one this route reads the body of.
+			bodySources = append(bodySources, route.MustParse("FROM "+p.Source+" INTO $upstream"))
+		}
 		entries = append(entries, route.Entry{Name: r.Name, Route: p, Priority: r.Priority,
 			TTL: time.Duration(r.TimeToLiveSeconds) * time.Second})
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	return &routeTable{t: route.NewTable(entries), usesBody: usesBody}, nil
+	return &routeTable{t: route.NewTable(entries), bodySources: bodySources}, nil
 }
 
 // routeTable evaluates the route package's table for the router.
 type routeTable struct {
-	t        *route.Table
-	usesBody bool
+	t           *route.Table
+	bodySources []*route.Route
 }
 
 func (rt *routeTable) Targets(m *router.Message, dst []router.Target) ([]router.Target, error) {
@@ -61,10 +65,14 @@ func (rt *routeTable) Targets(m *router.Message, dst []router.Target) ([]router.
 	}
 	var buf [4]route.Delivery
 	ds := rt.t.Deliveries(&rm, buf[:0])
-	if len(ds) == 0 && rt.usesBody && !json.Valid(m.Body) {
+	if len(ds) == 0 && len(rt.bodySources) > 0 && !json.Valid(m.Body) {
 		// A $body condition is false for a body that is not JSON; say so
 		// rather than "no route", which would hide the sender's mistake.
-		return dst, router.ErrBodyNotJSON
+		for _, src := range rt.bodySources {
+			if src.Match(&rm) {
+				return dst, router.ErrBodyNotJSON
+			}
+		}
 	}
 	for _, d := range ds {
 		t := router.Target{Priority: d.Priority, TTL: d.TTL, Route: d.Route}

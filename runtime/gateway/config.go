@@ -33,7 +33,8 @@ type Config struct {
 	HubCAFile string `yaml:"hub_ca_file"`
 	// DataDir holds the stored desired state; default /var/lib/edgeplane.
 	DataDir string `yaml:"data_dir"`
-	// PodmanSocket is the Podman API URI; default
+	// PodmanSocket is the Podman API URI (unix:// or tcp://; a bare
+	// absolute path means unix://); default
 	// unix://$XDG_RUNTIME_DIR/podman/podman.sock.
 	PodmanSocket string `yaml:"podman_socket"`
 	// ContainerPrefix is put before module names to name containers;
@@ -41,6 +42,17 @@ type Config struct {
 	ContainerPrefix string `yaml:"container_prefix"`
 	// LogLevel is debug, info (default), warn or error.
 	LogLevel string `yaml:"log_level"`
+
+	// Bus settings (docs/gateway.md, "Bus"). BusDir holds the local
+	// broker's configuration, credentials, persistence, socket and the
+	// $upstream queue; default <data_dir>/bus.
+	BusDir string `yaml:"bus_dir"`
+	// MosquittoPath is the broker binary; default /usr/sbin/mosquitto.
+	MosquittoPath string `yaml:"mosquitto_path"`
+	// BusMaxQueuedMessages and BusMaxQueuedBytes bound what the broker
+	// holds for one client; 0 takes the defaults (100000, 256 MiB).
+	BusMaxQueuedMessages int   `yaml:"bus_max_queued_messages"`
+	BusMaxQueuedBytes    int64 `yaml:"bus_max_queued_bytes"`
 
 	// key is the decoded device key, filled by LoadConfig. It is never
 	// logged.
@@ -132,8 +144,26 @@ func (c *Config) complete() error {
 	if !filepath.IsAbs(c.DataDir) {
 		bad("data_dir %q must be an absolute path", c.DataDir)
 	}
+	if c.BusDir == "" {
+		c.BusDir = filepath.Join(c.DataDir, "bus")
+	}
+	if !filepath.IsAbs(c.BusDir) {
+		bad("bus_dir %q must be an absolute path", c.BusDir)
+	} else if l := len(filepath.Join(c.BusDir, "sock", "broker.sock")); l > 107 {
+		// A Unix socket path is at most 107 bytes on Linux.
+		bad("bus_dir %q is too long for the broker's socket (%d bytes with sock/broker.sock, 107 at most)", c.BusDir, l)
+	}
+	if c.MosquittoPath == "" {
+		c.MosquittoPath = "/usr/sbin/mosquitto"
+	}
+	if c.BusMaxQueuedMessages < 0 || c.BusMaxQueuedBytes < 0 {
+		bad("bus_max_queued_messages and bus_max_queued_bytes must not be negative")
+	}
 	if c.PodmanSocket == "" {
 		c.PodmanSocket = DefaultPodmanSocket()
+	}
+	if filepath.IsAbs(c.PodmanSocket) {
+		c.PodmanSocket = "unix://" + c.PodmanSocket // a bare path is a Unix socket
 	}
 	if !strings.HasPrefix(c.PodmanSocket, "unix://") && !strings.HasPrefix(c.PodmanSocket, "tcp://") {
 		bad("podman_socket %q must start with unix:// or tcp://", c.PodmanSocket)

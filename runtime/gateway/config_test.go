@@ -18,7 +18,11 @@ func TestParseConfig(t *testing.T) {
 		name    string
 		doc     string
 		wantErr string // substring; "" for success
+		socket  string // wanted podman_socket; "" for the default
 	}{
+		{name: "bare socket path",
+			doc:    "hub_url: https://hub\ndevice_id: gw1\ndevice_key: " + goodKey + "\npodman_socket: /run/user/1000/podman/podman.sock\n",
+			socket: "unix:///run/user/1000/podman/podman.sock"},
 		{name: "minimal", doc: "hub_url: https://hub\ndevice_id: gw1\ndevice_key: " + goodKey + "\n"},
 		{name: "key file", doc: "hub_url: https://hub\ndevice_id: gw1\ndevice_key_file: " + keyFile + "\n"},
 		{name: "unknown key names key and line",
@@ -58,7 +62,11 @@ func TestParseConfig(t *testing.T) {
 			if c.DataDir != "/var/lib/edgeplane" {
 				t.Errorf("got data_dir %q, want /var/lib/edgeplane", c.DataDir)
 			}
-			if want := "unix:///run/user/1234/podman/podman.sock"; c.PodmanSocket != want {
+			want := "unix:///run/user/1234/podman/podman.sock"
+			if tt.socket != "" {
+				want = tt.socket
+			}
+			if c.PodmanSocket != want {
 				t.Errorf("got podman_socket %q, want %q", c.PodmanSocket, want)
 			}
 		})

@@ -159,8 +159,9 @@ func (g *Gateway) Run(ctx context.Context) error {
 	}
 
 	// Step 5: apply the stored state, then tell systemd we are ready.
-	g.apply(ctx, g.current, false)
+	applied := g.apply(ctx, g.current, false)
 	g.reconcile(ctx)
+	g.rep.Report(applied)
 	g.ready = true
 	g.notify("READY=1")
 	g.notify("STATUS=" + g.statusLine())
@@ -229,8 +230,12 @@ func (g *Gateway) mainLoop(ctx context.Context, states <-chan *api.DesiredState)
 		case <-ctx.Done():
 			return
 		case ds := <-states:
-			g.accept(ctx, ds)
+			applied, ok := g.accept(ctx, ds)
 			g.reconcile(ctx)
+			if ok {
+				// Only now does the new state run.
+				g.rep.Report(applied)
+			}
 		case <-tick.C:
 			g.reconcile(ctx)
 		case <-heartbeat.C:
@@ -245,14 +250,15 @@ func (g *Gateway) mainLoop(ctx context.Context, states <-chan *api.DesiredState)
 	}
 }
 
-// accept validates ds and, when it is good, stores and applies it. A bad
-// one is reported and the last good state stays.
-func (g *Gateway) accept(ctx context.Context, ds *api.DesiredState) {
+// accept validates ds and, when it is good, stores and applies it, and
+// returns the patch to report once containers follow. A bad one is reported
+// and the last good state stays; ok is then false.
+func (g *Gateway) accept(ctx context.Context, ds *api.DesiredState) (applied api.ReportedPatch, ok bool) {
 	log := g.log.With("version", ds.Version)
 	if err := g.validate(ds); err != nil {
 		log.Warn("rejected desired state", "err", err)
 		g.setLastErr(fmt.Sprintf("desired state %d rejected: %v", ds.Version, err))
-		return
+		return api.ReportedPatch{}, false
 	}
 	if err := g.store.Save(ds); err != nil {
 		// Without a durable copy the state would be lost on reboot; running
@@ -261,7 +267,7 @@ func (g *Gateway) accept(ctx context.Context, ds *api.DesiredState) {
 	}
 	log.Info("accepted desired state", "modules", len(ds.Modules))
 	g.current = ds
-	g.apply(ctx, ds, true)
+	return g.apply(ctx, ds, true), true
 }
 
 func (g *Gateway) validate(ds *api.DesiredState) error {
@@ -277,9 +283,9 @@ func (g *Gateway) validate(ds *api.DesiredState) error {
 	return errors.Join(errs...)
 }
 
-// apply hands ds to the extensions and reports the applied version;
-// containers follow on the next reconcile.
-func (g *Gateway) apply(ctx context.Context, ds *api.DesiredState, fresh bool) {
+// apply hands ds to the extensions and returns the patch that reports it
+// applied, to send once containers have been reconciled.
+func (g *Gateway) apply(ctx context.Context, ds *api.DesiredState, fresh bool) api.ReportedPatch {
 	var errs []error
 	for _, ext := range g.opts.Extensions {
 		if err := ext.Apply(ctx, ds); err != nil {
@@ -296,7 +302,7 @@ func (g *Gateway) apply(ctx context.Context, ds *api.DesiredState, fresh bool) {
 	}
 	le := g.getLastErr()
 	p.LastError = &le
-	g.rep.Report(p)
+	return p
 }
 
 // reconcile makes one agent pass over the current state and reports what
@@ -355,14 +361,13 @@ func (g *Gateway) pollLoop(ctx context.Context, states chan<- *api.DesiredState)
 		if ctx.Err() != nil {
 			return
 		}
-		switch {
-		case errors.Is(err, hubsync.ErrMalformed):
-			g.log.Warn("rejected desired state", "err", err)
-			g.setLastErr(err.Error())
-			err = nil // reachable; wait as below so we don't spin on it
-			fallthrough
-		case err != nil:
-			if err != nil {
+		if err != nil {
+			if errors.Is(err, hubsync.ErrMalformed) {
+				// The hub is reachable but sent nonsense; report it and
+				// wait as for any error, so as not to spin on it.
+				g.log.Warn("rejected desired state", "err", err)
+				g.setLastErr(err.Error())
+			} else {
 				g.log.Warn("polling hub", "err", err, "retry_in", backoff)
 			}
 			select {

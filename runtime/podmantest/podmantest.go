@@ -42,7 +42,10 @@ const ModuleImage = "localhost/ep-test-module:1"
 
 // Env is a running rootless Podman set-up.
 type Env struct {
-	Dir      string // everything of this run; owned by User
+	// User is the unprivileged user Podman runs as: User, or the name
+	// given to StartAs.
+	User     string
+	Dir      string // everything of this run; owned by the user
 	UID, GID int
 	Home     string
 	Socket   string // unix:// URI of the Podman API
@@ -90,23 +93,39 @@ func Check() error {
 	return nil
 }
 
-// Start sets everything up. Call Close when done, also on failure.
-func Start(ctx context.Context) (_ *Env, err error) {
+// Start sets everything up for User. Call Close when done, also on
+// failure.
+func Start(ctx context.Context) (*Env, error) { return StartAs(ctx, User) }
+
+// StartAs is Start for another area's user (such as "ep-bus"), so that
+// areas testing on one machine do not share a Podman.
+func StartAs(ctx context.Context, name string) (_ *Env, err error) {
 	if err := Check(); err != nil {
 		return nil, err
 	}
-	e := &Env{}
+	e := &Env{User: name}
 	defer func() {
 		if err != nil {
 			e.Close()
 		}
 	}()
 
-	// Step 1: the user, with subordinate ids for the user namespace.
-	if err := ensureUser(); err != nil {
+	// Step 1: the user, with subordinate ids for the user namespace, and
+	// the host's tun device and journal. Test packages of several areas run
+	// in parallel, so machine-wide set-up takes a lock.
+	unlock, err := lockSetup()
+	if err != nil {
 		return nil, err
 	}
-	u, err := user.Lookup(User)
+	err = ensureUser(name)
+	if err == nil {
+		err = prepareHost()
+	}
+	unlock()
+	if err != nil {
+		return nil, err
+	}
+	u, err := user.Lookup(name)
 	if err != nil {
 		return nil, err
 	}
@@ -114,19 +133,8 @@ func Start(ctx context.Context) (_ *Env, err error) {
 	e.GID, _ = strconv.Atoi(u.Gid)
 	e.Home = u.HomeDir
 
-	// Step 2: slirp4netns needs the tun device; journald must be there
-	// for the journald log driver.
-	if fi, err := os.Stat("/dev/net/tun"); err == nil && fi.Mode().Perm()&0o006 != 0o006 {
-		if err := os.Chmod("/dev/net/tun", 0o666); err != nil {
-			return nil, fmt.Errorf("making /dev/net/tun usable: %w", err)
-		}
-	}
-	if err := EnsureJournald(); err != nil {
-		return nil, err
-	}
-
 	// Step 3: a private directory for this run.
-	e.Dir, err = os.MkdirTemp("", "ep-runtime-")
+	e.Dir, err = os.MkdirTemp("", name+"-")
 	if err != nil {
 		return nil, err
 	}
@@ -163,23 +171,72 @@ func Start(ctx context.Context) (_ *Env, err error) {
 	return e, nil
 }
 
-func ensureUser() error {
-	if _, err := user.Lookup(User); err != nil {
-		out, err := exec.Command("useradd", "-m", "-s", "/bin/sh", User).CombinedOutput()
-		if err != nil {
-			return fmt.Errorf("useradd %s: %v: %s", User, err, out)
+// lockSetup serialises machine-wide set-up between test packages, which
+// go test runs in parallel.
+func lockSetup() (func(), error) {
+	f, err := os.OpenFile("/run/edgeplane-podmantest.lock", os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { f.Close() }, nil
+}
+
+// prepareHost makes the tun device usable for slirp4netns and starts the
+// journal for the journald log driver.
+func prepareHost() error {
+	if fi, err := os.Stat("/dev/net/tun"); err == nil && fi.Mode().Perm()&0o006 != 0o006 {
+		if err := os.Chmod("/dev/net/tun", 0o666); err != nil {
+			return fmt.Errorf("making /dev/net/tun usable: %w", err)
 		}
 	}
-	// useradd gives subordinate ids on Debian; add them if it did not.
+	return EnsureJournald()
+}
+
+// retry runs cmd until it succeeds: useradd and usermod give up at once
+// when another program holds the lock on /etc/passwd.
+func retry(name string, args ...string) error {
+	var out []byte
+	var err error
+	for range 40 {
+		if out, err = exec.Command(name, args...).CombinedOutput(); err == nil {
+			return nil
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	return fmt.Errorf("%s %s: %v: %s", name, strings.Join(args, " "), err, out)
+}
+
+func ensureUser(name string) error {
+	if _, err := user.Lookup(name); err != nil {
+		if err := retry("useradd", "-m", "-s", "/bin/sh", name); err != nil {
+			// Someone else may have added it meanwhile.
+			if _, lerr := user.Lookup(name); lerr != nil {
+				return err
+			}
+		}
+	}
+	u, err := user.Lookup(name)
+	if err != nil {
+		return err
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+
+	// useradd gives subordinate ids on Debian; add them if it did not, in
+	// a range of this user's own.
+	ids := fmt.Sprintf("%d-%d", 1<<20+uid*65536, 1<<20+uid*65536+65535)
 	for _, f := range []string{"/etc/subuid", "/etc/subgid"} {
 		b, _ := os.ReadFile(f)
-		if !bytes.Contains(b, []byte(User+":")) {
+		if !bytes.Contains(b, []byte(name+":")) {
 			flag := "--add-subuids"
 			if strings.HasSuffix(f, "gid") {
 				flag = "--add-subgids"
 			}
-			if out, err := exec.Command("usermod", flag, "300000-365535", User).CombinedOutput(); err != nil {
-				return fmt.Errorf("usermod %s: %v: %s", flag, err, out)
+			if err := retry("usermod", flag, ids, name); err != nil {
+				return err
 			}
 		}
 	}
@@ -217,11 +274,16 @@ cgroup_manager = "cgroupfs"
 events_logger = "file"
 tmp_dir = %q
 `, filepath.Join(e.Dir, "tmp")),
+		// Rootless Podman ignores graphroot and takes
+		// rootless_storage_path; without it every run would share the
+		// user's ~/.local/share/containers, and one run's clean-up would
+		// remove another's containers.
 		"storage.conf": fmt.Sprintf(`[storage]
 driver = "overlay"
 runroot = %q
 graphroot = %q
-`, filepath.Join(e.Dir, "runroot"), filepath.Join(e.Dir, "graph")),
+rootless_storage_path = %q
+`, filepath.Join(e.Dir, "runroot"), filepath.Join(e.Dir, "graph"), filepath.Join(e.Dir, "graph")),
 		"registries.conf": fmt.Sprintf(`unqualified-search-registries = []
 
 [[registry]]
@@ -240,8 +302,8 @@ insecure = true
 	}
 	e.env = []string{
 		"HOME=" + e.Home,
-		"USER=" + User,
-		"LOGNAME=" + User,
+		"USER=" + e.User,
+		"LOGNAME=" + e.User,
 		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
 		"XDG_RUNTIME_DIR=" + filepath.Join(e.Dir, "run"),
 		"CONTAINERS_CONF=" + filepath.Join(conf, "containers.conf"),
@@ -284,17 +346,29 @@ func (e *Env) Podman(ctx context.Context, args ...string) (string, error) {
 func (e *Env) startService(ctx context.Context) error {
 	sock := filepath.Join(e.Dir, "podman.sock")
 	e.Socket = "unix://" + sock
-	cmd := e.Command(context.Background(), "podman", "system", "service", "--time=0", e.Socket)
-	logf, err := os.Create(filepath.Join(e.Dir, "podman-service.log"))
+	cmd, err := e.StartService(ctx, sock)
 	if err != nil {
 		return err
 	}
+	e.service = cmd
+	return nil
+}
+
+// StartService starts another Podman API service of this set-up, on the
+// Unix socket sock, and waits until it answers. The caller kills it
+// (signal the process group: -cmd.Process.Pid).
+func (e *Env) StartService(ctx context.Context, sock string) (*exec.Cmd, error) {
+	cmd := e.Command(context.Background(), "podman", "system", "service", "--time=0", "unix://"+sock)
+	logf, err := os.CreateTemp(e.Dir, "podman-service-*.log")
+	if err != nil {
+		return nil, err
+	}
+	defer logf.Close()
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("starting podman system service: %w", err)
+		return nil, fmt.Errorf("starting podman system service: %w", err)
 	}
-	e.service = cmd
-	go cmd.Wait() //nolint:errcheck // Close kills it
+	go cmd.Wait() //nolint:errcheck // the caller kills it
 	err = waitFor(60*time.Second, func() bool {
 		c, err := net.Dial("unix", sock)
 		if err != nil {
@@ -304,10 +378,11 @@ func (e *Env) startService(ctx context.Context) error {
 		return true
 	})
 	if err != nil {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		log, _ := os.ReadFile(logf.Name())
-		return fmt.Errorf("podman API socket did not come up: %s", log)
+		return nil, fmt.Errorf("podman API socket did not come up: %s", log)
 	}
-	return nil
+	return cmd, nil
 }
 
 // FreePort returns a loopback TCP port that was free a moment ago.
@@ -387,7 +462,8 @@ func (e *Env) buildImage(ctx context.Context) error {
 	build := filepath.Join(e.Dir, "build")
 	_, self, _, _ := runtime.Caller(0)
 	src := filepath.Join(filepath.Dir(self), "testdata", "module")
-	gob := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", filepath.Join(build, "module"), ".")
+	gob := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w",
+		"-o", filepath.Join(build, "module"), ".")
 	gob.Dir = src
 	gob.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=-buildvcs=false")
 	if out, err := gob.CombinedOutput(); err != nil {
@@ -428,18 +504,37 @@ func (e *Env) Close() {
 	if e.Dir == "" {
 		return
 	}
-	// The rootless pause process holds the user namespace; without it the
-	// overlay mounts are gone and the files can be removed.
-	for _, p := range []string{"tmp/pause.pid", "run/libpod/tmp/pause.pid"} {
-		b, err := os.ReadFile(filepath.Join(e.Dir, p))
+	// Whatever still runs with this set-up's environment (the rootless
+	// pause process that holds the user namespace, a stray conmon) goes
+	// too; then no mounts are left and the files can be removed.
+	killEnvProcesses(e.UID, "XDG_RUNTIME_DIR="+filepath.Join(e.Dir, "run"))
+	_ = os.RemoveAll(e.Dir)
+}
+
+// killEnvProcesses kills the processes of uid whose environment holds the
+// entry mark.
+func killEnvProcesses(uid int, mark string) {
+	ents, _ := os.ReadDir("/proc")
+	for _, ent := range ents {
+		pid, err := strconv.Atoi(ent.Name())
 		if err != nil {
 			continue
 		}
-		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 1 {
-			_ = syscall.Kill(pid, syscall.SIGKILL)
+		var st syscall.Stat_t
+		if syscall.Stat("/proc/"+ent.Name(), &st) != nil || int(st.Uid) != uid {
+			continue
+		}
+		env, err := os.ReadFile("/proc/" + ent.Name() + "/environ")
+		if err != nil {
+			continue
+		}
+		for _, kv := range bytes.Split(env, []byte{0}) {
+			if string(kv) == mark {
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+				break
+			}
 		}
 	}
-	_ = os.RemoveAll(e.Dir)
 }
 
 func waitFor(d time.Duration, ok func() bool) error {

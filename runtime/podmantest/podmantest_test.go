@@ -32,3 +32,24 @@ func TestStart(t *testing.T) {
 		t.Errorf("got %v pulling from the test registry, want success", err)
 	}
 }
+
+// TestPrivateStorage checks that a run's Podman keeps its images and
+// containers under the run's directory, never in the user's home, so that
+// concurrent runs cannot see each other's containers.
+func TestPrivateStorage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts rootless Podman")
+	}
+	e, err := Start(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Close)
+	out, err := e.Podman(t.Context(), "info", "--format", "{{.Store.GraphRoot}}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.TrimSpace(out); !strings.HasPrefix(got, e.Dir) {
+		t.Errorf("got graph root %q, want one under %q", got, e.Dir)
+	}
+}

@@ -92,6 +92,9 @@ type Stats struct {
 	Delivered       uint64 // acknowledged with Ack
 	DroppedExpired  uint64
 	DroppedOverflow uint64
+	// Rejected counts messages removed with Reject: the receiver would
+	// never take them.
+	Rejected uint64
 	// Redelivered counts messages handed out again after an earlier
 	// hand-out without Ack: possible duplicates at the receiver.
 	Redelivered uint64
@@ -791,6 +794,22 @@ func (q *Queue) Ack(seqs ...uint64) {
 	}
 	// Written now, synced within a second: after a crash of the process
 	// these messages are not sent again.
+	q.writeJournal(false)
+}
+
+// Reject removes messages for good, waiting or in flight, that can never
+// be delivered, and counts them in Stats.Rejected.
+func (q *Queue) Reject(seqs ...uint64) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for _, s := range seqs {
+		e := q.live[s]
+		if e == nil {
+			continue
+		}
+		q.remove(e) // a waiting entry stays in its pending list, marked done
+		q.stats.Rejected++
+	}
 	q.writeJournal(false)
 }
 

@@ -407,3 +407,26 @@ func TestShrinkingTheBoundDropsAtOnce(t *testing.T) {
 			st.DiskBytes, st.DroppedOverflow, st.Messages, MinMaxBytes)
 	}
 }
+
+func TestReject(t *testing.T) {
+	dir := t.TempDir()
+	q, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Push(item(0, "a"), item(0, "b"), item(0, "c")); err != nil {
+		t.Fatal(err)
+	}
+	a, _, _ := q.Next()
+	q.Reject(a.Seq, a.Seq+1) // one in flight, one waiting
+	st := q.Stats()
+	if st.Rejected != 2 || st.Messages != 1 || st.InFlight != 0 {
+		t.Errorf("got %d rejected, %d queued, %d in flight; want 2, 1, 0", st.Rejected, st.Messages, st.InFlight)
+	}
+	q.Close()
+
+	q = open(t, dir, Options{})
+	if got := fmt.Sprint(datas(drain(t, q, true))); got != "[c]" {
+		t.Errorf("got %s after reopen, want [c]", got)
+	}
+}

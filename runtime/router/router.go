@@ -22,6 +22,8 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/edgeplane/edgeplane/internal/fifo"
+
 	"github.com/edgeplane/edgeplane/runtime/bus/topic"
 )
 
@@ -114,7 +116,7 @@ type Router struct {
 	cfg    Config
 	log    *slog.Logger
 	routes atomic.Pointer[routesBox]
-	in     *fifo[mqtt.Message]
+	in     *fifo.Queue[mqtt.Message]
 
 	connected atomic.Bool
 	mu        sync.Mutex // guards stats
@@ -134,7 +136,7 @@ func New(cfg Config) *Router {
 	return &Router{
 		cfg:   cfg,
 		log:   cfg.Log,
-		in:    newFIFO[mqtt.Message](),
+		in:    fifo.New[mqtt.Message](),
 		stats: Stats{Dropped: map[string]uint64{}},
 	}
 }
@@ -176,7 +178,7 @@ func (r *Router) Run(ctx context.Context) error {
 		SetConnectRetryInterval(200 * time.Millisecond).
 		SetMaxReconnectInterval(2 * time.Second).
 		SetKeepAlive(30 * time.Second)
-	opts.SetDefaultPublishHandler(func(_ mqtt.Client, m mqtt.Message) { r.in.push(m) })
+	opts.SetDefaultPublishHandler(func(_ mqtt.Client, m mqtt.Message) { r.in.Push(m) })
 	opts.SetOnConnectHandler(func(c mqtt.Client) {
 		// Subscribing again is harmless with a persistent session and
 		// needed the first time.
@@ -223,12 +225,12 @@ func (r *Router) Run(ctx context.Context) error {
 	for {
 		// Take what is waiting, up to MaxBatch, so that one durable
 		// write and one round of acknowledgements serve many messages.
-		batch := r.in.take(make([]mqtt.Message, 0, r.cfg.MaxBatch), r.cfg.MaxBatch)
+		batch := r.in.Take(make([]mqtt.Message, 0, r.cfg.MaxBatch), r.cfg.MaxBatch)
 		if len(batch) == 0 {
 			select {
 			case <-ctx.Done():
 				return nil
-			case <-r.in.signal:
+			case <-r.in.Ready():
 			}
 			continue
 		}

@@ -12,11 +12,17 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 
 	"github.com/coreos/go-systemd/v22/journal"
 )
+
+// identifier names the program in SYSLOG_IDENTIFIER, so `journalctl -t`
+// finds it as it would with plain stderr.
+var identifier = filepath.Base(os.Args[0])
 
 // Use reports whether stderr is the journal, as systemd says through
 // JOURNAL_STREAM, and the journal socket is there.
@@ -51,7 +57,7 @@ func (h *Handler) Enabled(_ context.Context, l slog.Level) bool {
 
 // Handle implements slog.Handler.
 func (h *Handler) Handle(_ context.Context, r slog.Record) error {
-	fields := map[string]string{}
+	fields := map[string]string{"SYSLOG_IDENTIFIER": identifier}
 	var text strings.Builder
 	text.WriteString(r.Message)
 	for _, p := range h.attrs {

@@ -139,7 +139,8 @@ func freePort(tb testing.TB) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-func startBroker(tb testing.TB) *broker {
+// startBroker starts a broker; extra lines go into its global settings.
+func startBroker(tb testing.TB, extra ...string) *broker {
 	tb.Helper()
 	b := &broker{
 		tb:   tb,
@@ -182,6 +183,7 @@ autosave_interval 0
 max_queued_messages 1000000
 max_inflight_messages 0
 set_tcp_nodelay true
+%s
 log_type error
 log_type warning
 log_type notice
@@ -197,7 +199,7 @@ use_identity_as_username true
 listener %d 127.0.0.1
 allow_anonymous false
 password_file %s
-%s`, u.Username, b.dir, b.port, b.certPort, tlsFiles, b.passPort, passwd, tlsFiles)
+%s`, u.Username, b.dir, strings.Join(extra, "\n"), b.port, b.certPort, tlsFiles, b.passPort, passwd, tlsFiles)
 	b.conf = filepath.Join(b.dir, "mosquitto.conf")
 	if err := os.WriteFile(b.conf, []byte(conf), 0o600); err != nil {
 		tb.Fatal(err)

@@ -39,6 +39,9 @@ type Stats struct {
 	Delivered       uint64 // acknowledged by the broker with PUBACK
 	DroppedExpired  uint64 // time-to-live ran out before delivery
 	DroppedOverflow uint64 // dropped to keep the queue under max_queue_bytes
+	// Rejected counts messages dropped because the broker closed the
+	// connection each time one of them was sent alone (see judge).
+	Rejected uint64
 	// Redelivered counts messages published again after an earlier
 	// publish got no PUBACK (connection lost, restart, crash): each is a
 	// possible duplicate at the broker.
@@ -67,6 +70,11 @@ type Forwarder struct {
 	running   sync.WaitGroup // a Run in progress; Close waits for it
 	runActive atomic.Bool    // a Run is in progress
 
+	// Only Run touches these: the search for a message that the broker
+	// refuses by dropping the connection (see judge).
+	noProgress int            // connections in a row that delivered nothing
+	strikes    map[uint64]int // connections that a lone message ended
+
 	// Tuning; tests shorten the back-off.
 	window     int // publishes awaiting PUBACK at most
 	minBackoff time.Duration
@@ -91,6 +99,7 @@ func New(dir string, deviceID string, log *slog.Logger) (*Forwarder, error) {
 		device:     deviceID,
 		log:        log,
 		changed:    make(chan struct{}, 1),
+		strikes:    map[uint64]int{},
 		window:     1000,
 		minBackoff: 250 * time.Millisecond,
 		maxBackoff: 30 * time.Second,
@@ -232,9 +241,15 @@ func (f *Forwarder) Run(ctx context.Context) error {
 			f.connected.Store(true)
 			f.log.Info("upstream connected", "broker", cfg.broker)
 			start := time.Now()
+			window := f.window
+			if f.noProgress >= probeAfter {
+				window = 1
+			}
 			var n int
-			n, err = f.deliver(ctx, client, cfg, lost)
+			var failed []sent
+			n, failed, err = f.deliver(ctx, client, cfg, lost, window)
 			f.connected.Store(false)
+			f.judge(window, n, failed, err)
 			if n > 0 || time.Since(start) > time.Minute {
 				backoff = f.minBackoff // progress: this was no flapping link
 			}
@@ -312,12 +327,59 @@ type result struct {
 	err error
 }
 
+// sent describes a publish for the log, without its payload.
+type sent struct {
+	seq            uint64
+	module, output string
+	bytes          int
+}
+
+// A message that makes the broker drop the connection (larger than its
+// packet limit, or denied by an ACL that disconnects) would otherwise be
+// retried at the head of the queue until its TTL ran out, and hold back
+// everything behind it. After probeAfter connections in a row that
+// delivered nothing, Run publishes one message at a time; a message that
+// alone loses its connection rejectAfter times is rejected: dropped,
+// counted in Stats.Rejected and logged.
+const (
+	probeAfter  = 2
+	rejectAfter = 3
+)
+
+// judge updates the search for a refused message after a connection that
+// delivered n messages and lost the publishes failed.
+func (f *Forwarder) judge(window, n int, failed []sent, err error) {
+	switch {
+	case n > 0:
+		f.noProgress = 0
+		clear(f.strikes)
+		return
+	case len(failed) == 0 || errors.Is(err, errReconfigured) || errors.Is(err, context.Canceled):
+		return
+	}
+	f.noProgress++
+	if window != 1 || len(failed) != 1 {
+		return
+	}
+	m := failed[0]
+	if f.strikes[m.seq]++; f.strikes[m.seq] < rejectAfter {
+		return
+	}
+	delete(f.strikes, m.seq)
+	f.q.Reject(m.seq)
+	f.log.Warn("upstream message rejected: the broker closed the connection each time it was sent",
+		"module", m.module, "output", m.output, "bytes", m.bytes, "attempts", rejectAfter)
+}
+
 // deliver publishes queued messages on client, up to f.window awaiting
 // PUBACK, until the connection drops, the configuration changes or ctx
 // ends. It returns the number of messages acknowledged and why it stopped.
-func (f *Forwarder) deliver(ctx context.Context, client mqtt.Client, cfg *config, lost <-chan struct{}) (int, error) {
-	results := make(chan result, f.window)
-	inFlight := make(map[uint64]struct{}, f.window)
+func (f *Forwarder) deliver(ctx context.Context, client mqtt.Client, cfg *config, lost <-chan struct{},
+	window int,
+) (int, []sent, error) {
+	results := make(chan result, window)
+	inFlight := make(map[uint64]sent, window)
+	var failed []sent
 
 	// PUBACKs come in publish order on one connection, so one goroutine
 	// waiting on the tokens in order is as quick as one per token.
@@ -325,7 +387,7 @@ func (f *Forwarder) deliver(ctx context.Context, client mqtt.Client, cfg *config
 		seq uint64
 		tok mqtt.Token
 	}
-	pubs := make(chan published, f.window)
+	pubs := make(chan published, window)
 	defer close(pubs)
 	go func() {
 		for p := range pubs {
@@ -341,13 +403,14 @@ func (f *Forwarder) deliver(ctx context.Context, client mqtt.Client, cfg *config
 		var failure error
 		acks = acks[:0]
 		for {
-			delete(inFlight, r.seq)
 			if r.err == nil {
 				acks = append(acks, r.seq)
 			} else {
 				f.q.Nack(r.seq)
+				failed = append(failed, inFlight[r.seq])
 				failure = r.err
 			}
+			delete(inFlight, r.seq)
 			select {
 			case r = <-results:
 				continue
@@ -363,7 +426,7 @@ func (f *Forwarder) deliver(ctx context.Context, client mqtt.Client, cfg *config
 	var failure error
 	for failure == nil {
 		// Fill the window, best priority first.
-		es, err := f.q.NextN(f.window - len(inFlight))
+		es, err := f.q.NextN(window - len(inFlight))
 		if err != nil {
 			failure = err
 		}
@@ -376,8 +439,9 @@ func (f *Forwarder) deliver(ctx context.Context, client mqtt.Client, cfg *config
 				f.q.Ack(e.Seq)
 				continue
 			}
-			tok := client.Publish(m.Topic(cfg.topicPrefix, f.device), 1, false, m.Body)
-			inFlight[e.Seq] = struct{}{}
+			topic := m.Topic(cfg.topicPrefix, f.device)
+			tok := client.Publish(topic, 1, false, m.Body)
+			inFlight[e.Seq] = sent{e.Seq, m.Module, m.Output, len(topic) + len(m.Body)}
 			pubs <- published{e.Seq, tok}
 		}
 		if failure != nil {
@@ -412,10 +476,10 @@ func (f *Forwarder) deliver(ctx context.Context, client mqtt.Client, cfg *config
 				f.q.Nack(seq)
 			}
 			f.log.Warn("upstream publishes never completed; queued again", "count", len(inFlight))
-			return delivered, failure
+			return delivered, failed, failure
 		}
 	}
-	return delivered, failure
+	return delivered, failed, failure
 }
 
 // Stats returns the current counters.
@@ -429,6 +493,7 @@ func (f *Forwarder) Stats() Stats {
 		Delivered:       s.Delivered,
 		DroppedExpired:  s.DroppedExpired,
 		DroppedOverflow: s.DroppedOverflow,
+		Rejected:        s.Rejected,
 		Redelivered:     s.Redelivered,
 		TornRecords:     s.TornRecords,
 		Connected:       f.connected.Load(),

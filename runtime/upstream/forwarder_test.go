@@ -597,3 +597,28 @@ func TestHealthyAndClose(t *testing.T) {
 		t.Errorf("Run after Close: got %v, want ErrClosed", err)
 	}
 }
+
+func TestRefusedMessageIsRejected(t *testing.T) {
+	// The broker drops the connection of a client that sends a packet
+	// larger than this.
+	b := startBroker(t, "max_packet_size 4096")
+	col := b.subscribe(t, "refused", false)
+	f := newForwarder(t, t.TempDir())
+	big := msg("big", 0)
+	big.Body = make([]byte, 8192)
+	enqueue(t, f, msg("before", 0), big, msg("after1", 0), msg("after2", 5))
+	if err := f.Configure(b.upstream()); err != nil {
+		t.Fatal(err)
+	}
+	run(t, f)
+
+	eventually(t, "the messages around the refused one", func() bool {
+		return col.has("before") && col.has("after1") && col.has("after2")
+	})
+	if s := f.Stats(); s.Rejected != 1 || col.has("big") {
+		t.Errorf("got Rejected %d, big delivered %v; want 1 and false", s.Rejected, col.has("big"))
+	}
+	// Back to normal: a new message goes through.
+	enqueue(t, f, msg("later", 0))
+	eventually(t, "a message after the rejection", func() bool { return col.has("later") })
+}

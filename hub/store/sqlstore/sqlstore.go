@@ -243,6 +243,22 @@ func boolInt(b bool) int64 {
 
 // PutDevice implements store.Store.
 func (s *Store) PutDevice(ctx context.Context, d api.Device, pre store.Precondition) (api.Device, bool, error) {
+	// Two creates of one id may race past the existence check (there is
+	// no row to lock yet); the loser's insert does nothing and it tries
+	// again, now as an update.
+	for range 3 {
+		out, created, err := s.putDevice(ctx, d, pre)
+		if !errors.Is(err, errRaced) {
+			return out, created, err
+		}
+	}
+	return api.Device{}, false, fmt.Errorf("writing device %q: %w", d.ID, errRaced)
+}
+
+// errRaced reports a lost race with a concurrent create.
+var errRaced = errors.New("concurrent create of the same device")
+
+func (s *Store) putDevice(ctx context.Context, d api.Device, pre store.Precondition) (api.Device, bool, error) {
 	var (
 		out     api.Device
 		created bool
@@ -267,11 +283,15 @@ func (s *Store) PutDevice(ctx context.Context, d api.Device, pre store.Precondit
 				d.Key = key
 			}
 			now := time.Now().UTC()
-			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO devices
+			res, err := tx.ExecContext(ctx, s.q(`INSERT INTO devices
 				(id, dkey, tags, enabled, version, created_at, last_seen, desired_version, reported)
-				VALUES (?, ?, ?, ?, 1, ?, 0, 1, '{}')`),
-				d.ID, d.Key, tagsJSON(d.Tags), boolInt(d.Enabled), now.UnixNano()); err != nil {
+				VALUES (?, ?, ?, ?, 1, ?, 0, 1, '{}') ON CONFLICT (id) DO NOTHING`),
+				d.ID, d.Key, tagsJSON(d.Tags), boolInt(d.Enabled), now.UnixNano())
+			if err != nil {
 				return false, fmt.Errorf("inserting device: %w", err)
+			}
+			if n, err := res.RowsAffected(); err == nil && n == 0 {
+				return false, errRaced
 			}
 			out = api.Device{ID: d.ID, Tags: d.Tags, Enabled: d.Enabled, Key: d.Key,
 				Version: 1, CreatedAt: time.Unix(0, now.UnixNano()).UTC()}
