@@ -41,13 +41,11 @@ gw_uid=1000
 
 # Partition UUIDs are fixed: the kernel command line names root A by its
 # PARTUUID, and the A/B updater will name root B the same way.
-uuid_esp=c12a7328-f81f-11d2-ba4b-00a0c93ec93b # type only; partition below
 part_esp=6e1b2f4a-5d0c-4b8e-9a51-0e6f1a2b3c01
 part_root_a=6e1b2f4a-5d0c-4b8e-9a51-0e6f1a2b3c0a
 part_root_b=6e1b2f4a-5d0c-4b8e-9a51-0e6f1a2b3c0b
 part_prov=6e1b2f4a-5d0c-4b8e-9a51-0e6f1a2b3c0c
 part_data=6e1b2f4a-5d0c-4b8e-9a51-0e6f1a2b3c0d
-: "$uuid_esp"
 
 log() { printf '==> [%3ds] %s\n' "$SECONDS" "$*" >&2; }
 die() { printf 'image/build.sh: %s\n' "$*" >&2; exit 1; }

@@ -500,6 +500,7 @@ printf '  %-40s %8s\n' "image raw (MiB)" "$raw_mib" "image qcow2 (MiB)" "$qcow_m
 printf '  %-40s %8s\n' "baseline: power-on to shell (s)" "$baseline_s"
 printf '  %-40s %8s\n' "power-on to multi-user.target (s)" "${booted_s:-?}"
 printf '  %-40s %8s\n' "power-on to edgeplaned READY (s)" "$ready_s"
+printf '  %-40s %8s\n' "whole boot test (s)" "$SECONDS"
 [ "$fail" = 0 ] || exit 1
 if [ "$notrun" != 0 ] && [ "${IMAGE_TEST_STRICT:-0}" = 1 ]; then
 	echo "IMAGE_TEST_STRICT=1: $notrun checks did not run" >&2
