@@ -206,7 +206,7 @@ func (p *Plan) planDevice(gw *Gateway, flagID string) error {
 			leftOut: true,
 			Notes: []string{"V1 used this IoT Hub connection for remote configuration of the " +
 				"gateway. An Edgeplane gateway long-polls its desired state from the Edgeplane hub " +
-				"with its own device key (edgeplane_device.gateway.connection); no IoT Hub " +
+				"with its own device key (edgeplane_device.gateway.connection_info); no IoT Hub " +
 				"connection is needed for that."},
 		})
 	}
