@@ -194,11 +194,14 @@ reading_between_after() {
 		grep -q .
 }
 
-# module_starts prints when each module of each gateway last started.
+# module_starts prints each gateway's module containers with their ids and
+# start times, as Podman sees them: a restart changes the start time, a
+# re-creation the id.
 module_starts() {
 	local gw
 	for gw in "${GATEWAYS[@]}"; do
-		device_json "$gw" | jq -c --arg gw "$gw" '{($gw): (.status.modules | map_values(.last_start))}'
+		as_user "$(gw_user "$gw")" podman ps --all --filter label=edgeplane.managed=true \
+			--format "$gw {{.Names}} {{.ID}} {{.StartedAt}}" | sort
 	done
 }
 

@@ -130,6 +130,8 @@ show_upstream_sample
 # ---------------------------------------------------------------------------
 step "Changing the filter's threshold twin from 30 to 20 and watching the effect"
 starts_before=$(module_starts)
+[ "$(grep -c . <<<"$starts_before")" -eq $((2 * ${#GATEWAYS[@]})) ] ||
+	die "expected 2 module containers per gateway, Podman shows: $starts_before"
 tf_apply -var threshold=20
 wait_for "filters report threshold 20" "$QS_TIMEOUT" filters_report_threshold 20
 : >"$QS_DIR/upstream/received.log.mark"
