@@ -472,9 +472,21 @@ func (a *Agent) reconcileModule(ctx context.Context, m api.Module, c *entities.L
 	st.failures, st.failure, st.killedUnhealthy, st.health = 0, "", false, ""
 	status.Status = api.RuntimeRunning
 	status.RestartCount = st.restarts
-	status.LastStart = now.UTC().Truncate(time.Second)
+	status.LastStart = a.startedAt(ctx, c.ID, now)
 	describe("")
 	return status
+}
+
+// startedAt returns when Podman says container id started, in whole
+// seconds as its container list gives it, so that the reported start time
+// does not move on the next reconcile; fallback is used when inspecting
+// fails.
+func (a *Agent) startedAt(ctx context.Context, id string, fallback time.Time) time.Time {
+	data, err := containers.Inspect(ctx, id, nil)
+	if err != nil || data.State == nil || data.State.StartedAt.IsZero() {
+		return fallback.UTC().Truncate(time.Second)
+	}
+	return time.Unix(data.State.StartedAt.Unix(), 0).UTC()
 }
 
 // clock formats a moment for a status description. It is absolute rather

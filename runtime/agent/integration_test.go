@@ -166,6 +166,21 @@ func TestDeployUpdateStopRemove(t *testing.T) {
 		}
 	})
 
+	t.Run("reported start time is stable", func(t *testing.T) {
+		first := a.Statuses()["alpha"].LastStart
+		if first.IsZero() {
+			t.Fatal("got no last start for alpha, want one")
+		}
+		for range 3 {
+			if err := a.Reconcile(t.Context(), ds); err != nil {
+				t.Fatalf("reconcile: %v", err)
+			}
+		}
+		if got := a.Statuses()["alpha"].LastStart; !got.Equal(first) {
+			t.Errorf("got last start %s after more reconciles, want it unchanged at %s", got, first)
+		}
+	})
+
 	t.Run("journal by module", func(t *testing.T) {
 		for _, match := range []string{"CONTAINER_NAME=" + prefix + "alpha", "SYSLOG_IDENTIFIER=alpha"} {
 			waitJournal(t, match, "hello from alpha")
