@@ -2,8 +2,9 @@ package migrate
 
 import (
 	"fmt"
+	"maps"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 
 	yaml "go.yaml.in/yaml/v3"
@@ -61,7 +62,7 @@ func ParseImageMap(name string, data []byte) (*ImageMap, error) {
 		}
 	}
 
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		img := m[k]
 		if img == "" || strings.ContainsAny(img, " \t\r\n") {
 			return nil, &InputError{ErrImageMap, name,
@@ -110,19 +111,10 @@ func (im *ImageMap) Unused() []string {
 		return nil
 	}
 	var out []string
-	for _, k := range sortedKeys(im.images) {
+	for _, k := range slices.Sorted(maps.Keys(im.images)) {
 		if !im.used[k] {
 			out = append(out, k)
 		}
 	}
 	return out
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

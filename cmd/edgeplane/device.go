@@ -6,8 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
-	"sort"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -209,7 +210,7 @@ func printDevice(w io.Writer, v deviceView, now time.Time) error {
 		fmt.Fprintf(tw, "Last error:\t%s\n", v.Status.LastError)
 	}
 	if len(v.Device.Tags) > 0 {
-		keys := sortedKeys(v.Device.Tags)
+		keys := slices.Sorted(maps.Keys(v.Device.Tags))
 		parts := make([]string, len(keys))
 		for i, k := range keys {
 			parts[i] = k + "=" + v.Device.Tags[k]
@@ -227,7 +228,7 @@ func printDevice(w io.Writer, v deviceView, now time.Time) error {
 	}
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "MODULE\tSTATUS\tRESTARTS\tEXIT\tSINCE\tIMAGE\tDESCRIPTION")
-	for _, name := range sortedKeys(v.Status.Modules) {
+	for _, name := range slices.Sorted(maps.Keys(v.Status.Modules)) {
 		m := v.Status.Modules[name]
 		since := m.LastStart
 		if m.Status != api.RuntimeRunning && !m.LastExit.IsZero() {
@@ -265,7 +266,7 @@ func moduleSummary(s api.DeviceStatus) string {
 		return "-"
 	}
 	running, other := 0, []string{}
-	for _, name := range sortedKeys(s.Modules) {
+	for _, name := range slices.Sorted(maps.Keys(s.Modules)) {
 		if st := s.Modules[name].Status; st == api.RuntimeRunning {
 			running++
 		} else {
@@ -295,13 +296,4 @@ func ago(t, now time.Time) string {
 		d = 0
 	}
 	return d.String() + " ago"
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
