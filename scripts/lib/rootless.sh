@@ -17,8 +17,9 @@ rootless_user() {
 	grep -q "^$user:" /etc/subuid || echo "$user:$((100000 + uid * 65536)):65536" >>/etc/subuid
 	grep -q "^$user:" /etc/subgid || echo "$user:$((100000 + uid * 65536)):65536" >>/etc/subgid
 	rt=/run/user/$uid
-	install -d -m 0700 -o "$user" -g "$user" /run/user "$rt" 2>/dev/null || install -d -m 0700 -o "$user" -g "$user" "$rt"
-	chmod 0755 /run/user
+	# /run/user stays root's; only the user's own directory is theirs.
+	install -d -m 0755 -o root -g root /run/user
+	install -d -m 0700 -o "$user" -g "$user" "$rt"
 	install -d -m 0755 -o "$user" -g "$user" "$home/.config" "$home/.config/containers"
 	# This host's cgroups are hybrid v1+v2, where crun fails; runc works.
 	cat >"$home/.config/containers/containers.conf" <<CONF
@@ -53,13 +54,20 @@ CONF
 	chown "$user:$user" "$home/.config/containers/registries.conf"
 }
 
-# as_user NAME CMD... runs CMD as NAME with its runtime directory set.
+# user_cmd NAME sets USER_CMD to the command prefix that runs a program as
+# NAME with a clean environment and its runtime directory, for callers that
+# need it as words (setsid, timeout) rather than as a shell function.
+user_cmd() {
+	local user=$1
+	USER_CMD=(runuser -u "$user" -- env -i HOME="$(getent passwd "$user" | cut -d: -f6)" USER="$user"
+		XDG_RUNTIME_DIR="/run/user/$(id -u "$user")" PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin)
+}
+
+# as_user NAME CMD... runs CMD as NAME (see user_cmd).
 as_user() {
-	local user=$1 uid
+	user_cmd "$1"
 	shift
-	uid=$(id -u "$user")
-	runuser -u "$user" -- env -i HOME="$(getent passwd "$user" | cut -d: -f6)" USER="$user" \
-		XDG_RUNTIME_DIR=/run/user/$uid PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin "$@"
+	"${USER_CMD[@]}" "$@"
 }
 
 # start_journald starts systemd-journald when no journal is running, so that

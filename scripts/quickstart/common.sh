@@ -128,17 +128,14 @@ EOF
 	)
 	chown "$user:$user" "$home/.config/edgeplane/edgeplaned.yaml"
 	install -d -m 0700 -o "$user" -g "$user" "/run/user/$uid/podman"
-	QS_DIR=$QS_DIR start_bg "podman-$gw" "$QS_DIR/logs/podman-$gw.log" \
-		runuser -u "$user" -- env -i HOME="$home" USER="$user" XDG_RUNTIME_DIR="/run/user/$uid" \
-		PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin \
-		podman system service --time=0 "unix:///run/user/$uid/podman/podman.sock"
+	user_cmd "$user"
+	start_bg "podman-$gw" "$QS_DIR/logs/podman-$gw.log" \
+		"${USER_CMD[@]}" podman system service --time=0 "unix:///run/user/$uid/podman/podman.sock"
 	wait_for "$gw Podman API" 60 test -S "/run/user/$uid/podman/podman.sock"
 	install -m 0755 "$BIN/edgeplaned" "$QS_DIR/edgeplaned"
 	# edgeplaned's output goes to the journal, as under systemd.
 	start_bg "edgeplaned-$gw" "$QS_DIR/logs/edgeplaned-$gw.log" \
-		runuser -u "$user" -- env -i HOME="$home" USER="$user" XDG_RUNTIME_DIR="/run/user/$uid" \
-		PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin \
-		systemd-cat --identifier="edgeplaned-$gw" --stderr-priority=warning \
+		"${USER_CMD[@]}" systemd-cat --identifier="edgeplaned-$gw" --stderr-priority=warning \
 		"$QS_DIR/edgeplaned" --config "$home/.config/edgeplane/edgeplaned.yaml"
 }
 
@@ -226,6 +223,6 @@ Change the filters' threshold and watch the alerts change, no module restarts:
   $TF apply -var threshold=33
   $TF output devices
 
-Stop everything with: sudo make quickstart-down
+Stop everything with: make quickstart-down (as root)
 EOF
 }

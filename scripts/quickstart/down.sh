@@ -4,6 +4,7 @@
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+. "$ROOT/scripts/lib/rootless.sh"
 . "$ROOT/scripts/quickstart/common.sh"
 
 [ "$(id -u)" -eq 0 ] || die "run as root (sudo make quickstart-down)"
@@ -18,11 +19,11 @@ for gw in "${GATEWAYS[@]}"; do
 		kill -TERM -- "-$(cat "$QS_DIR/pids/edgeplaned-$gw")" 2>/dev/null
 	fi
 	home=$(getent passwd "$user" | cut -d: -f6)
-	timeout 60 runuser -u "$user" -- env -i HOME="$home" XDG_RUNTIME_DIR="/run/user/$uid" \
-		PATH=/usr/bin:/bin:/usr/sbin:/sbin podman rm --all --force --time 5 >/dev/null 2>&1
+	user_cmd "$user"
+	timeout 60 "${USER_CMD[@]}" podman rm --all --force --time 5 >/dev/null 2>&1
 	pkill -KILL -u "$user" 2>/dev/null
 	sleep 0.5
-	# Rootless storage holds files owned by sub-ids; podman unshare removes them.
+	# Rootless storage holds files owned by sub-ids; as root, userdel removes them.
 	userdel --remove "$user" 2>/dev/null || rm -rf "$home"
 	rm -rf "/run/user/$uid"
 	ok "$gw stopped, user $user removed"
