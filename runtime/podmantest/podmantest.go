@@ -243,14 +243,20 @@ func ensureUser(name string) error {
 	return nil
 }
 
-// EnsureJournald starts systemd-journald when its socket is absent. The
-// journal is shared by every test on the machine, so it is left running.
+// JournalSocket is where systemd-journald receives native log records.
+const JournalSocket = "/run/systemd/journal/socket"
+
+// EnsureJournald starts systemd-journald when nothing answers on its
+// socket. A socket file alone proves nothing: a journald that died (or a
+// machine whose /run survived a restart of the container it runs in) leaves
+// the file behind and every write to it is refused, which Podman's journald
+// log driver reports as "failed to initialize journal". The journal is
+// shared by every test on the machine, so it is left running.
 func EnsureJournald() error {
-	const sock = "/run/systemd/journal/socket"
-	if _, err := os.Stat(sock); err == nil {
+	if JournalAlive(JournalSocket) {
 		return nil
 	}
-	if err := os.MkdirAll("/run/systemd/journal", 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(JournalSocket), 0o755); err != nil {
 		return err
 	}
 	cmd := exec.Command("/lib/systemd/systemd-journald")
@@ -258,8 +264,32 @@ func EnsureJournald() error {
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("starting systemd-journald: %w", err)
 	}
-	go cmd.Wait() //nolint:errcheck // reaped when it exits
-	return waitFor(10*time.Second, func() bool { _, err := os.Stat(sock); return err == nil })
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	deadline := time.Now().Add(10 * time.Second)
+	for !JournalAlive(JournalSocket) {
+		select {
+		case err := <-exited:
+			return fmt.Errorf("systemd-journald exited before it answered on %s: %v", JournalSocket, err)
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("systemd-journald did not answer on %s within 10s", JournalSocket)
+		}
+	}
+	return nil
+}
+
+// JournalAlive reports whether a process receives datagrams on the journal
+// socket at path: connecting a datagram socket to a file nobody listens on
+// fails with "connection refused".
+func JournalAlive(path string) bool {
+	c, err := net.Dial("unixgram", path)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
 }
 
 func (e *Env) writeConfig() error {

@@ -70,17 +70,23 @@ as_user() {
 	"${USER_CMD[@]}" "$@"
 }
 
-# start_journald starts systemd-journald when no journal is running, so that
+# journal_alive succeeds when systemd-journald answers. The socket file alone
+# proves nothing: a journald that died leaves it behind, and every write to it
+# is then refused. systemd-cat connects to journald's stream socket (bound with
+# the native one Podman writes to) and, running true, logs nothing.
+journal_alive() {
+	[ -S /run/systemd/journal/socket ] && systemd-cat -t edgeplane-check true 2>/dev/null
+}
+
+# start_journald starts systemd-journald when no journal answers, so that
 # Podman's journald log driver and journalctl work on hosts whose PID 1 is
 # not systemd.
 start_journald() {
-	if [ -S /run/systemd/journal/socket ] && pgrep -x systemd-journal >/dev/null; then
-		return 0
-	fi
+	journal_alive && return 0
 	mkdir -p /run/systemd/journal
-	/lib/systemd/systemd-journald >/dev/null 2>&1 &
+	setsid /lib/systemd/systemd-journald >/dev/null 2>&1 < /dev/null &
 	local i
-	for i in $(seq 50); do [ -S /run/systemd/journal/socket ] && return 0; sleep 0.1; done
-	echo "systemd-journald did not start" >&2
+	for i in $(seq 100); do journal_alive && return 0; sleep 0.1; done
+	echo "systemd-journald did not answer on /run/systemd/journal/socket within 10s" >&2
 	return 1
 }
