@@ -3,6 +3,8 @@ package topic
 import (
 	"errors"
 	"reflect"
+	"regexp"
+	"strings"
 	"testing"
 )
 
@@ -91,4 +93,42 @@ func TestBagErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// nameSpec is the hub's identifier syntax, the definition ValidName
+// implements by hand.
+var nameSpec = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+
+func TestValidNameMatchesSpec(t *testing.T) {
+	cases := []string{"", "a", "A9", "9", "-a", ".a", "_a", "a-b.c_d", "a/b", "a+b", "a#", "a b", "é",
+		"modules", strings.Repeat("a", 128), strings.Repeat("a", 129), "a\x00", "a\n"}
+	for _, s := range cases {
+		if got, want := ValidName(s), nameSpec.MatchString(s); got != want {
+			t.Errorf("ValidName(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
+
+func FuzzValidName(f *testing.F) {
+	for _, s := range []string{"a", "a-b", "-a", "a/b", strings.Repeat("x", 128)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := ValidName(s), nameSpec.MatchString(s); got != want {
+			t.Errorf("ValidName(%q) = %v, want %v", s, got, want)
+		}
+	})
+}
+
+func BenchmarkValidName(b *testing.B) {
+	b.Run("loop", func(b *testing.B) {
+		for b.Loop() {
+			ValidName("temperature-sensor_01")
+		}
+	})
+	b.Run("regexp-baseline", func(b *testing.B) {
+		for b.Loop() {
+			nameSpec.MatchString("temperature-sensor_01")
+		}
+	})
 }
