@@ -22,6 +22,8 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/edgeplane/edgeplane/internal/mqttconn"
+
 	"github.com/edgeplane/edgeplane/internal/fifo"
 
 	"github.com/edgeplane/edgeplane/runtime/bus/topic"
@@ -178,6 +180,7 @@ func (r *Router) Run(ctx context.Context) error {
 		SetConnectRetryInterval(200 * time.Millisecond).
 		SetMaxReconnectInterval(2 * time.Second).
 		SetKeepAlive(30 * time.Second)
+	mqttconn.Use(opts, r.cfg.BrokerURL)
 	opts.SetDefaultPublishHandler(func(_ mqtt.Client, m mqtt.Message) { r.in.Push(m) })
 	opts.SetOnConnectHandler(func(c mqtt.Client) {
 		// Subscribing again is harmless with a persistent session and
