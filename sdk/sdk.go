@@ -30,6 +30,8 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/edgeplane/edgeplane/internal/mqttconn"
+
 	"github.com/edgeplane/edgeplane/internal/fifo"
 
 	"github.com/edgeplane/edgeplane/runtime/bus/topic"
@@ -144,8 +146,8 @@ type Client struct {
 	version   int64
 	haveTwin  bool
 
-	inputQ   *fifo.Queue[mqtt.Message] // input messages, handled in order
-	desiredQ *fifo.Queue[desiredItem]  // desired patches, handled in order
+	inputQ   *fifo.Queue[inputItem]   // input messages, handled in order
+	desiredQ *fifo.Queue[desiredItem] // desired patches, handled in order
 }
 
 // New returns a client for cfg that is not yet connected.
@@ -158,7 +160,7 @@ func New(cfg Config) *Client {
 		cfg: cfg, log: cfg.Log, ctx: ctx, cancel: cancel,
 		inputs:   map[string]InputHandler{},
 		pending:  map[string]chan []byte{},
-		inputQ:   fifo.New[mqtt.Message](),
+		inputQ:   fifo.New[inputItem](),
 		desiredQ: fifo.New[desiredItem](),
 	}
 }
@@ -215,6 +217,7 @@ func (c *Client) Connect(ctx context.Context) error {
 		SetConnectRetryInterval(250 * time.Millisecond).
 		SetMaxReconnectInterval(5 * time.Second).
 		SetKeepAlive(30 * time.Second)
+	mqttconn.Use(opts, c.cfg.BrokerURL)
 	opts.SetDefaultPublishHandler(c.receive)
 	opts.SetOnConnectHandler(func(m mqtt.Client) {
 		go func() {
@@ -318,7 +321,7 @@ func (c *Client) receive(_ mqtt.Client, pm mqtt.Message) {
 
 	switch p.Kind {
 	case topic.KindInput:
-		c.inputQ.Push(pm) // acknowledged after its handler
+		c.inputQ.Push(inputItem{pm, p}) // acknowledged after its handler
 	case topic.KindTwinResponse:
 		pm.Ack()
 		c.mu.Lock()
@@ -338,8 +341,14 @@ func (c *Client) receive(_ mqtt.Client, pm mqtt.Message) {
 
 // inputLoop runs the input handlers one message at a time, in order, and
 // acknowledges each message after its handler returns.
+// inputItem is an input message with its topic, parsed by receive.
+type inputItem struct {
+	pm mqtt.Message
+	p  topic.Parsed
+}
+
 func (c *Client) inputLoop() {
-	var batch []mqtt.Message
+	var batch []inputItem
 	for {
 		batch = c.inputQ.Take(batch[:0], 100)
 		if len(batch) == 0 {
@@ -350,15 +359,14 @@ func (c *Client) inputLoop() {
 			}
 			continue
 		}
-		for _, pm := range batch {
-			c.handleInput(pm)
-			pm.Ack()
+		for _, in := range batch {
+			c.handleInput(in.pm, in.p)
+			in.pm.Ack()
 		}
 	}
 }
 
-func (c *Client) handleInput(pm mqtt.Message) {
-	p, _ := topic.Parse(pm.Topic()) // receive checked it
+func (c *Client) handleInput(pm mqtt.Message, p topic.Parsed) {
 	c.mu.Lock()
 	h := c.inputs[p.Name]
 	c.mu.Unlock()
