@@ -1,6 +1,7 @@
 package bus
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -15,6 +17,7 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/edgeplane/edgeplane/hub/api"
+	"github.com/edgeplane/edgeplane/internal/mqttconn"
 	"github.com/edgeplane/edgeplane/sdk"
 )
 
@@ -57,6 +60,9 @@ func connectRaw(tb testing.TB, url, id, user, pass string, onMsg mqtt.MessageHan
 	tb.Helper()
 	o := mqtt.NewClientOptions().AddBroker(url).SetClientID(id).SetUsername(user).SetPassword(pass).
 		SetCleanSession(true).SetConnectRetry(true).SetConnectRetryInterval(50 * time.Millisecond)
+	// The same connection as the router and the SDK use, so that the
+	// baseline gains whatever the client side gains.
+	mqttconn.Use(o, url)
 	if onMsg != nil {
 		o.SetDefaultPublishHandler(onMsg)
 	}
@@ -152,24 +158,46 @@ func benchBus(b *testing.B) *testBus {
 	return startBus(b, ds)
 }
 
+// throughputRounds is how many times BenchmarkBusThroughput alternates the
+// raw hop and the routed path. The machines this runs on are shared: a
+// neighbour's burst can halve one measurement, so each round's ratio is
+// taken from two back-to-back measurements and the median round is
+// reported.
+const throughputRounds = 5
+
 // BenchmarkBusThroughput sends b.N messages of 256 bytes at QoS 1 through
-// one raw Mosquitto hop and then module to module through the router, and
-// reports both rates and their ratio (goal: at least 0.5).
+// one raw Mosquitto hop and then module to module through the router,
+// throughputRounds times, and reports the median round's rates and ratio
+// (goal: at least 0.5).
 func BenchmarkBusThroughput(b *testing.B) {
 	requireMosquitto(b)
 	raw := rawBroker(b)
 	bus := benchBus(b)
+	type round struct{ raw, routed, ratio float64 }
+	rounds := make([]round, 0, throughputRounds)
 	b.ResetTimer()
-	_, rawD := rawHop(b, raw, b.N, 0)
-	_, routedD := routedHop(b, bus, b.N, 0)
+	for range throughputRounds {
+		_, rawD := rawHop(b, raw, b.N, 0)
+		_, routedD := routedHop(b, bus, b.N, 0)
+		r := round{raw: float64(b.N) / rawD.Seconds(), routed: float64(b.N) / routedD.Seconds()}
+		r.ratio = r.routed / r.raw
+		rounds = append(rounds, r)
+	}
 	b.StopTimer()
+	ratios := make([]string, len(rounds))
+	for i, r := range rounds {
+		ratios[i] = fmt.Sprintf("%.2f", r.ratio)
+	}
 
-	rawRate := float64(b.N) / rawD.Seconds()
-	routedRate := float64(b.N) / routedD.Seconds()
-	b.ReportMetric(rawRate, "raw-msg/s")
-	b.ReportMetric(routedRate, "routed-msg/s")
-	b.ReportMetric(routedRate/rawRate, "routed/raw")
-	b.Logf("%d msgs: raw hop %.0f msg/s, routed %.0f msg/s, ratio %.2f", b.N, rawRate, routedRate, routedRate/rawRate)
+	slices.SortFunc(rounds, func(x, y round) int { return cmp.Compare(x.ratio, y.ratio) })
+	m := rounds[len(rounds)/2]
+	b.ReportMetric(m.raw, "raw-msg/s")
+	b.ReportMetric(m.routed, "routed-msg/s")
+	b.ReportMetric(m.ratio, "routed/raw")
+	// One line per run: go test keeps only the first lines a benchmark
+	// logs.
+	b.Logf("median of %d rounds of %d msgs: raw hop %.0f msg/s, routed %.0f msg/s, ratio %.2f (rounds in order: %s)",
+		len(rounds), b.N, m.raw, m.routed, m.ratio, strings.Join(ratios, " "))
 }
 
 // BenchmarkBusLatency sends 3,000 messages at 1,000 msg/s through one raw
