@@ -140,7 +140,14 @@ func (c *evalCtx) eval(e *expr) value {
 		}
 		return arith(e.op, x, y)
 	case opLt, opLe, opGt, opGe, opEq, opNe:
-		cmp, ok := compare(c.eval(e.args[0]), c.eval(e.args[1]))
+		l, r := c.eval(e.args[0]), c.eval(e.args[1])
+		if l.k == kUndef || r.k == kUndef {
+			// As the IoT Hub query language: a comparison with an
+			// operand that has no value is false, whatever the
+			// operator, so NOT (missing = 'x') is true.
+			return boolValue(false)
+		}
+		cmp, ok := compare(l, r)
 		if !ok {
 			return undefined
 		}
