@@ -147,6 +147,7 @@ func (c *conn) writer() {
 		}
 		buf := c.pending
 		c.pending, c.spare = c.spare[:0], nil
+		c.cond.Broadcast() // a Write waiting for room has it now
 		c.mu.Unlock()
 		_, err := c.Conn.Write(buf)
 		c.mu.Lock()

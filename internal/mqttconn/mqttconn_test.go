@@ -140,12 +140,16 @@ func TestStuckPeerDoesNotHangClose(t *testing.T) {
 		}
 	}()
 	// Wait until the writer is blocked: pending is at its bound.
-	for {
+	for deadline := time.Now().Add(time.Minute); ; {
 		c.mu.Lock()
 		full := len(c.pending) > maxPending/2
+		pending := len(c.pending)
 		c.mu.Unlock()
 		if full {
 			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("pending stayed at %d bytes while the peer read nothing; want more than %d", pending, maxPending/2)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
