@@ -2,6 +2,7 @@ package topic
 
 import (
 	"errors"
+	"net/url"
 	"reflect"
 	"regexp"
 	"strings"
@@ -129,6 +130,129 @@ func BenchmarkValidName(b *testing.B) {
 	b.Run("regexp-baseline", func(b *testing.B) {
 		for b.Loop() {
 			nameSpec.MatchString("temperature-sensor_01")
+		}
+	})
+}
+
+// refEncode and refParseBag are the bag codec written with url.Values: the
+// definition Encode and ParseBag implement without it.
+func refEncode(b *Bag) string {
+	v := url.Values{}
+	for k, val := range b.Properties {
+		v.Set(k, val)
+	}
+	for _, f := range b.system() {
+		if *f.val != "" {
+			v.Set(f.key, *f.val)
+		}
+	}
+	return strings.ReplaceAll(v.Encode(), "+", "%20")
+}
+
+func refParseBag(s string) (Bag, bool) {
+	var b Bag
+	v, err := url.ParseQuery(s)
+	if err != nil {
+		return b, false
+	}
+	sys := b.system()
+	for k, vals := range v {
+		if len(vals) != 1 {
+			return Bag{}, false
+		}
+		if !strings.HasPrefix(k, "$") {
+			if k == "" {
+				return Bag{}, false
+			}
+			if b.Properties == nil {
+				b.Properties = map[string]string{}
+			}
+			b.Properties[k] = vals[0]
+			continue
+		}
+		found := false
+		for _, f := range sys {
+			if f.key == k {
+				*f.val, found = vals[0], true
+			}
+		}
+		if !found {
+			return Bag{}, false
+		}
+	}
+	return b, true
+}
+
+func checkBagCodec(t *testing.T, s string) {
+	got, err := ParseBag(s)
+	want, ok := refParseBag(s)
+	if (err == nil) != ok {
+		t.Fatalf("ParseBag(%q): error %v, url.ParseQuery-based decoder ok=%v", s, err, ok)
+	}
+	if err != nil {
+		if !errors.Is(err, ErrBadBag) {
+			t.Fatalf("ParseBag(%q): error %v does not wrap ErrBadBag", s, err)
+		}
+		return
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("ParseBag(%q) = %+v, want %+v", s, got, want)
+	}
+	// The decoded bag, and one with s in a system property and in
+	// application keys and values that sort before and after the system
+	// keys, encode as url.Values would.
+	for _, b := range []Bag{got, {ContentType: s, Properties: map[string]string{"k": s, " " + s: "x", "!": s}}} {
+		enc, err := b.Encode()
+		if err != nil {
+			t.Fatalf("Encode(%+v): %v", b, err)
+		}
+		if ref := refEncode(&b); enc != ref {
+			t.Fatalf("Encode(%+v) = %q, want %q", b, enc, ref)
+		}
+		if strings.Contains(enc, "+") {
+			t.Fatalf("Encode(%+v) = %q holds '+'", b, enc)
+		}
+	}
+}
+
+func TestBagCodecMatchesURLValues(t *testing.T) {
+	for _, s := range []string{"", "a=1", "a", "a=", "a=1&&b=2", "a=1&", "&", "a=1;b=2", "a=b=c",
+		"%24.ct=x&%24.ct=y", "%24.ct=&%24.ct=", "$.ct=a+b", "a=%2", "a%=1", "!=1&%24.cdid=d&z=2",
+		"%24.cdid=d&%24.ce=e&%24.cid=c&%24.cmid=m&%24.ct=t&%24.mid=i&%24.on=o&%24.uid=u&alert=true",
+		"a=%E2%82%AC&b=%20&c=+", "\x00=\xff"} {
+		t.Run(s, func(t *testing.T) { checkBagCodec(t, s) })
+	}
+}
+
+func FuzzBag(f *testing.F) {
+	for _, s := range []string{"a=1&b=2", "%24.ct=application%2Fjson&x=%20y", "a=1;b", "%zz", "!=1&%24.on=o"} {
+		f.Add(s)
+	}
+	f.Fuzz(checkBagCodec)
+}
+
+func BenchmarkBag(b *testing.B) {
+	bag := Bag{ContentType: "application/json", ContentEncoding: "utf-8", ConnectionDeviceID: "dev1",
+		ConnectionModuleID: "sensor", OutputName: "temperature", Properties: map[string]string{"alert": "true"}}
+	enc := refEncode(&bag)
+	b.Run("encode", func(b *testing.B) {
+		for b.Loop() {
+			_, _ = bag.Encode()
+		}
+	})
+	b.Run("encode-url.Values-baseline", func(b *testing.B) {
+		for b.Loop() {
+			refEncode(&bag)
+		}
+	})
+	b.Run("parse", func(b *testing.B) {
+		for b.Loop() {
+			_, _ = ParseBag(enc)
+		}
+	})
+	b.Run("parse-url.ParseQuery-baseline", func(b *testing.B) {
+		for b.Loop() {
+			refParseBag(enc)
 		}
 	})
 }
