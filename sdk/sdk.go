@@ -30,9 +30,8 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
-	"github.com/edgeplane/edgeplane/internal/mqttconn"
-
 	"github.com/edgeplane/edgeplane/internal/fifo"
+	"github.com/edgeplane/edgeplane/internal/mqttconn"
 
 	"github.com/edgeplane/edgeplane/runtime/bus/topic"
 	"github.com/edgeplane/edgeplane/runtime/twin"
@@ -339,13 +338,14 @@ func (c *Client) receive(_ mqtt.Client, pm mqtt.Message) {
 	}
 }
 
-// inputLoop runs the input handlers one message at a time, in order, and
-// acknowledges each message after its handler returns.
 // inputItem is an input message with its topic, parsed by receive.
 type inputItem struct {
 	pm mqtt.Message
 	p  topic.Parsed
 }
+
+// inputLoop runs the input handlers one message at a time, in order, and
+// acknowledges each message after its handler returns.
 
 func (c *Client) inputLoop() {
 	var batch []inputItem

@@ -22,9 +22,8 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
-	"github.com/edgeplane/edgeplane/internal/mqttconn"
-
 	"github.com/edgeplane/edgeplane/internal/fifo"
+	"github.com/edgeplane/edgeplane/internal/mqttconn"
 
 	"github.com/edgeplane/edgeplane/runtime/bus/topic"
 )
