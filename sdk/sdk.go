@@ -346,7 +346,6 @@ type inputItem struct {
 
 // inputLoop runs the input handlers one message at a time, in order, and
 // acknowledges each message after its handler returns.
-
 func (c *Client) inputLoop() {
 	var batch []inputItem
 	for {
