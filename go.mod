@@ -29,7 +29,10 @@ require (
 	golang.org/x/sync v0.24.0 // indirect
 )
 
-require modernc.org/sqlite v1.62.0
+require (
+	github.com/google/renameio/v2 v2.0.2
+	modernc.org/sqlite v1.62.0
+)
 
 require (
 	dario.cat/mergo v1.0.0 // indirect

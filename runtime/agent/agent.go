@@ -78,6 +78,10 @@ type Config struct {
 	// Wiring returns what the extensions add to module's container, in
 	// extension order; nil means no extensions.
 	Wiring func(module string) ([]extension.Wiring, error)
+	// CountsFile, when set, keeps the modules' restart counts across
+	// restarts of the agent, so that a restart of edgeplaned does not
+	// shorten a crash-looping module's back-off.
+	CountsFile string
 }
 
 // Agent reconciles Podman containers with desired states. Reconcile and
@@ -93,6 +97,8 @@ type Agent struct {
 
 	mu   sync.Mutex
 	mods map[string]*moduleState
+
+	saved map[string]moduleCounts // what CountsFile holds; used by Reconcile only
 }
 
 // moduleState is what the agent remembers of one module between passes.
@@ -125,6 +131,7 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 		return nil, fmt.Errorf("connecting to podman at %s: %w", cfg.Socket, err)
 	}
 	a := &Agent{cfg: cfg, conn: conn, log: cfg.Logger, mods: map[string]*moduleState{}}
+	a.loadCounts()
 
 	info, err := system.Info(a.bind(ctx), nil)
 	if err != nil {
@@ -238,6 +245,7 @@ func (a *Agent) Reconcile(ctx context.Context, ds *api.DesiredState) error {
 		st.status = s
 		a.mu.Unlock()
 	}
+	a.saveCounts()
 	return nil
 }
 
@@ -343,8 +351,9 @@ func (a *Agent) reconcileModule(ctx context.Context, m api.Module, c *entities.L
 		notes = append(notes, fmt.Sprintf("update pending: %s; retrying at %s; the previous version keeps running",
 			st.failure, clock(st.nextTry)))
 	}
-	if c == nil && st.id != "" {
-		// The container is gone, or we removed it: a new one starts afresh.
+	if st.id != "" && (c == nil || c.ID != st.id) {
+		// The container is gone, we removed it, or it is not the one the
+		// state was about: a new one starts afresh.
 		*st = moduleState{}
 		status.RestartCount = 0
 	}

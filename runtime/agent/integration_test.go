@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -48,12 +49,18 @@ var testTiming = agent.Timing{
 
 func newAgent(t *testing.T, prefix string) *agent.Agent {
 	t.Helper()
+	return newAgentCounting(t, prefix, "")
+}
+
+// newAgentCounting is newAgent with restart counts kept in countsFile.
+func newAgentCounting(t *testing.T, prefix, countsFile string) *agent.Agent {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("needs rootless Podman")
 	}
 	a, err := agent.New(t.Context(), agent.Config{
 		Socket: env.Socket, Prefix: prefix, Timing: testTiming,
-		Logger: testLogger(),
+		Logger: testLogger(), CountsFile: countsFile,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -274,6 +281,37 @@ func TestCrashLoopDoesNotBlockOthers(t *testing.T) {
 			}
 			return sawBackoff && s["crasher"].RestartCount >= 2 && s["steady"].Status == api.RuntimeRunning
 		})
+}
+
+// Restarting the agent (edgeplaned) keeps a crash-looping module's restart
+// count, and with it the length of its back-off; an agent without the
+// counts file starts again from zero, which is what the file prevents.
+func TestRestartCountsSurviveAgentRestart(t *testing.T) {
+	prefix := uniquePrefix(t)
+	counts := filepath.Join(t.TempDir(), "counts.json")
+	first := newAgentCounting(t, prefix, counts)
+	t.Cleanup(func() { _ = first.RemoveAll(context.Background()) })
+	ds := &api.DesiredState{Version: 1, Modules: []api.Module{module("crasher", map[string]string{"MODE": "crash"})}}
+	until(t, first, ds, "crasher restarted at least twice", func(s map[string]api.ModuleStatus) bool {
+		return s["crasher"].RestartCount >= 2
+	})
+	before := first.Statuses()["crasher"].RestartCount
+
+	forgetful := newAgent(t, prefix)
+	if err := forgetful.Reconcile(t.Context(), ds); err != nil {
+		t.Fatal(err)
+	}
+	if got := forgetful.Statuses()["crasher"].RestartCount; got >= before {
+		t.Fatalf("an agent without the counts file reports %d restarts; the test needs it below %d", got, before)
+	}
+
+	again := newAgentCounting(t, prefix, counts)
+	if err := again.Reconcile(t.Context(), ds); err != nil {
+		t.Fatal(err)
+	}
+	if got := again.Statuses()["crasher"].RestartCount; got < before {
+		t.Fatalf("after a restart of the agent the crasher has %d restarts, want at least the %d it had", got, before)
+	}
 }
 
 func TestRestartPolicies(t *testing.T) {

@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"maps"
 	"os"
+	"path/filepath"
 	"reflect"
 	"sync"
 	"time"
@@ -31,6 +32,10 @@ import (
 	"github.com/edgeplane/edgeplane/runtime/hubsync"
 	"github.com/edgeplane/edgeplane/runtime/state"
 )
+
+// CountsFileName is the file in the data directory that keeps the modules'
+// restart counts across restarts of edgeplaned.
+const CountsFileName = "restart-counts.json"
 
 // Timing holds the gateway's intervals. Tests shorten them.
 type Timing struct {
@@ -184,6 +189,7 @@ func (g *Gateway) connectPodman(ctx context.Context) error {
 		a, err := agent.New(ctx, agent.Config{
 			Socket: g.opts.Config.PodmanSocket, Prefix: g.opts.Config.ContainerPrefix,
 			Timing: g.opts.Timing.Agent, Logger: g.log, Wiring: g.wiring,
+			CountsFile: filepath.Join(g.opts.Config.DataDir, CountsFileName),
 		})
 		if err == nil {
 			g.agent = a

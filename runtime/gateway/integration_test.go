@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/edgeplane/edgeplane/hub/api"
+	"github.com/edgeplane/edgeplane/runtime/gateway"
 	"github.com/edgeplane/edgeplane/runtime/podmantest"
 )
 
@@ -266,6 +268,23 @@ func TestCrashLoopReported(t *testing.T) {
 		}
 		return sawBackoff && c.RestartCount >= 2 && modulesRunning("steady")(st)
 	})
+
+	// The counts are kept in the data directory, so a restart of
+	// edgeplaned keeps the back-off (runtime/agent tests the restart).
+	file := filepath.Join(d.dir, "data", gateway.CountsFileName)
+	var counts struct {
+		Modules map[string]struct{ Restarts int } `json:"modules"`
+	}
+	b, err := os.ReadFile(file)
+	if err == nil {
+		err = json.Unmarshal(b, &counts)
+	}
+	if err != nil {
+		t.Fatalf("restart counts in the data directory: %v", err)
+	}
+	if n := counts.Modules["crasher"].Restarts; n < 1 {
+		t.Fatalf("%s holds %d restarts for crasher (%s), want at least 1", file, n, b)
+	}
 }
 
 // TestPullFailuresReported: registry auth failure and a missing image are
