@@ -19,6 +19,7 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/google/renameio/v2"
 	"golang.org/x/crypto/pbkdf2"
 
 	"github.com/edgeplane/edgeplane/runtime/bus/topic"
@@ -177,29 +178,17 @@ func (f brokerFiles) writePasswd(users map[string]string) error {
 }
 
 // writeFileAtomic replaces path with data so that a reader (Mosquitto on
-// SIGHUP) sees the old or the new file, never half of one.
+// SIGHUP) sees the old or the new file, never half of one. The file gets
+// perm even when an older one had other permissions.
 func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	f, err := renameio.NewPendingFile(path, renameio.WithStaticPermissions(perm))
+	if err == nil {
+		defer f.Cleanup() //nolint:errcheck // a no-op after the replace
+		if _, err = f.Write(data); err == nil {
+			err = f.CloseAtomicallyReplace()
+		}
+	}
 	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(perm); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	return nil
