@@ -11,8 +11,8 @@
 # Usage: image/build.sh [OUT_DIR]            (as root; default out/image)
 #
 # Environment:
-#   EDGEPLANED_BIN     edgeplaned binary to install (default: none; the
-#                      image then boots without the gateway daemon)
+#   EDGEPLANED_BIN     the edgeplaned binary to install (required; make
+#                      image builds it)
 #   EDGEPLANED_UNIT    its user unit (default appliance/systemd/edgeplaned.service)
 #   IMAGE_DEBUG_LOGIN  1 = passwordless root login on the console (never
 #                      for production)
@@ -30,6 +30,8 @@ mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 security=${DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
 debug_login=${IMAGE_DEBUG_LOGIN:-0}
 edgeplaned_bin=${EDGEPLANED_BIN:-}
+[ -n "$edgeplaned_bin" ] && [ -x "$edgeplaned_bin" ] ||
+	die "EDGEPLANED_BIN must name the edgeplaned binary to install (make image builds it)"
 root_mib=${ROOT_SIZE:-1536}
 esp_mib=${ESP_SIZE:-256}
 data_mib=${DATA_SIZE:-512}
@@ -194,7 +196,7 @@ cp "$kernel" "$out/vmlinuz"
 cp "$initrd" "$out/initrd.img"
 echo "$part_root_a" >"$out/root-partuuid"
 cat >"$out/build-info" <<EOF
-edgeplaned=$([ -n "$edgeplaned_bin" ] && echo yes || echo no)
+edgeplaned=yes
 debug_login=$debug_login
 kernel=$(basename "$kernel")
 rootfs_key=$key
@@ -217,5 +219,4 @@ printf '  %-28s %6s\n' "edgeplane.raw" "$(size "$raw")"
 printf '  %-28s %6s\n' "  of which allocated" "$(du -m "$raw" | cut -f1)"
 printf '  %-28s %6s\n' "edgeplane.qcow2" "$(size "$out/edgeplane.qcow2")"
 printf '  %-28s %6s\n' "edgeplane.raw.zst" "$(size "$out/edgeplane.raw.zst")"
-printf 'gateway daemon: %s\n' "$([ -n "$edgeplaned_bin" ] && echo "edgeplaned installed" || echo "NOT installed (cmd/edgeplaned missing)")"
 printf 'debug login: %s\n' "$([ "$debug_login" = 1 ] && echo "ENABLED (root on the console, no password)" || echo "disabled")"

@@ -28,16 +28,14 @@ customize_root() {
 	install -D -m 0644 "$repo/appliance/provision/edgeplaned-provisioned.conf" \
 		"$root/usr/lib/systemd/user/edgeplaned.service.d/50-provisioned.conf"
 
-	# The gateway daemon and its user unit, when they exist.
-	if [ -n "$edgeplaned_bin" ]; then
-		local unit=${EDGEPLANED_UNIT:-$repo/appliance/systemd/edgeplaned.service}
-		[ -f "$unit" ] || die "$unit is missing: the daemon has no unit"
-		install -D -m 0755 "$edgeplaned_bin" "$root/usr/bin/edgeplaned"
-		install -D -m 0644 "$unit" \
-			"$root/usr/lib/systemd/user/edgeplaned.service"
-		enable_user_unit edgeplaned.service default.target
-		enable_user_unit edgeplane-ready-port.service edgeplaned.service
-	fi
+	# The gateway daemon and its user unit.
+	local unit=${EDGEPLANED_UNIT:-$repo/appliance/systemd/edgeplaned.service}
+	[ -f "$unit" ] || die "$unit is missing: the daemon has no unit"
+	install -D -m 0755 "$edgeplaned_bin" "$root/usr/bin/edgeplaned"
+	install -D -m 0644 "$unit" \
+		"$root/usr/lib/systemd/user/edgeplaned.service"
+	enable_user_unit edgeplaned.service default.target
+	enable_user_unit edgeplane-ready-port.service edgeplaned.service
 
 	# The documentation the units point at.
 	for f in gateway.md image.md; do

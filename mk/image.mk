@@ -16,17 +16,15 @@ image: ## Build the bootable gateway disk image (raw, qcow2, raw.zst) into out/i
 	@$(MAKE) --no-print-directory $(IMAGE_OUT)/.stamp
 
 $(IMAGE_OUT)/.stamp: $(IMAGE_INPUTS)
-	@daemon=; if [ -d cmd/edgeplaned ]; then \
-		mkdir -p $(BIN); \
-		go build -tags '$(GO_TAGS)' -o $(BIN)/edgeplaned ./cmd/edgeplaned; \
-		daemon=$(BIN)/edgeplaned; \
-	else echo "image: cmd/edgeplaned is not here yet; building the image without the daemon"; fi; \
-	EDGEPLANED_BIN=$$daemon IMAGE_DEBUG_LOGIN=$(IMAGE_DEBUG_LOGIN) bash image/build.sh $(IMAGE_OUT)
+	@mkdir -p $(BIN)
+	go build -tags '$(GO_TAGS)' -o $(BIN)/edgeplaned ./cmd/edgeplaned
+	EDGEPLANED_BIN=$(BIN)/edgeplaned IMAGE_DEBUG_LOGIN=$(IMAGE_DEBUG_LOGIN) bash image/build.sh $(IMAGE_OUT)
 	@touch $@
 
 .PHONY: image-test
 image-test: $(IMAGE_OUT)/.stamp ## Boot the image under QEMU against a host hub, registry and broker; print figures.
-	@if [ -d cmd/edgeplane ]; then mkdir -p $(BIN); go build -tags '$(GO_TAGS)' -o $(BIN)/edgeplane ./cmd/edgeplane; fi
+	@mkdir -p $(BIN)
+	go build -tags '$(GO_TAGS)' -o $(BIN)/edgeplane ./cmd/edgeplane
 	bash image/test.sh $(IMAGE_OUT)
 
 .PHONY: image-bench
