@@ -145,6 +145,11 @@ func TestValidate(t *testing.T) {
 		{name: "duplicate", mods: []api.Module{ok, ok}, wantErr: `module "a": duplicate module name`},
 		{name: "bad name", mods: []api.Module{{Name: "-x", Image: "i"}}, wantErr: `modules[0].name "-x"`},
 		{name: "no image", mods: []api.Module{{Name: "a"}}, wantErr: "image is empty"},
+		{name: "registry image", mods: []api.Module{{Name: "a", Image: "10.0.2.100:5000/edgeplane/sensor:1.2"}}},
+		{name: "bad image", mods: []api.Module{{Name: "a", Image: "Sensor:latest"}},
+			wantErr: `image "Sensor:latest" is not an image reference`},
+		{name: "bad tag", mods: []api.Module{{Name: "a", Image: "sensor:"}},
+			wantErr: `image "sensor:" is not an image reference`},
 		{name: "bad policy", mods: []api.Module{{Name: "a", Image: "i", RestartPolicy: "sometimes"}},
 			wantErr: `restart_policy "sometimes"`},
 		{name: "missing bind source", mods: []api.Module{{Name: "a", Image: "i", CreateOptions: &api.CreateOptions{

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/distribution/reference"
+
 	"github.com/edgeplane/edgeplane/hub/api"
 )
 
@@ -56,8 +58,12 @@ func Validate(ds *api.DesiredState, host Host) error {
 			bad("%s: duplicate module name", where)
 		}
 		seen[m.Name] = true
+		// A reference Podman cannot parse would fail only at pull time, as a
+		// module failure; it is a malformed state and rejects the whole.
 		if strings.TrimSpace(m.Image) == "" {
 			bad("%s: image is empty", where)
+		} else if _, err := reference.ParseNormalizedNamed(m.Image); err != nil {
+			bad("%s: image %q is not an image reference: %v", where, m.Image, err)
 		}
 		switch m.RestartPolicy {
 		case "", api.RestartAlways, api.RestartOnFailure, api.RestartOnUnhealthy, api.RestartNever:
