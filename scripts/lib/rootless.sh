@@ -80,11 +80,14 @@ journal_alive() {
 
 # start_journald starts systemd-journald when no journal answers, so that
 # Podman's journald log driver and journalctl work on hosts whose PID 1 is
-# not systemd.
+# not systemd. JOURNALD_PID is the journald it started, or empty when one
+# was running already (and so is not the caller's to stop).
+JOURNALD_PID=''
 start_journald() {
 	journal_alive && return 0
 	mkdir -p /run/systemd/journal
 	setsid /lib/systemd/systemd-journald >/dev/null 2>&1 < /dev/null &
+	JOURNALD_PID=$!
 	local i
 	for i in $(seq 100); do journal_alive && return 0; sleep 0.1; done
 	echo "systemd-journald did not answer on /run/systemd/journal/socket within 10s" >&2

@@ -12,6 +12,10 @@ export QS_GATEWAYS=${QS_GATEWAYS:-qs-gw-1 qs-gw-2}
 . "$ROOT/scripts/quickstart/common.sh"
 
 fail=0
+# A journal that runs before the quick start is not its to stop; one that
+# the quick start started must be gone after it.
+journal_before=0
+[ -S /run/systemd/journal/socket ] && systemd-cat -t edgeplane-check true 2>/dev/null && journal_before=1
 # Keep the logs of a failed run until they are printed below.
 if ! QS_KEEP_ON_FAIL=1 bash "$ROOT/scripts/quickstart/up.sh"; then
 	echo "--- quick start failed; its logs:"
@@ -29,7 +33,12 @@ for gw in "${GATEWAYS[@]}"; do
 	user=$(gw_user "$gw")
 	if id -u "$user" >/dev/null 2>&1; then echo "FAIL: user $user still exists"; fail=1; fi
 	if pgrep -u "$user" >/dev/null 2>&1; then echo "FAIL: processes of $user still run"; fail=1; fi
+	if grep -qs "^$user:" /etc/subuid /etc/subgid; then echo "FAIL: subordinate ids of $user remain"; fail=1; fi
 done
+if [ $journal_before = 0 ] && pgrep -x systemd-journal >/dev/null; then
+	echo "FAIL: the quick start started systemd-journald and left it running"
+	fail=1
+fi
 for p in "$HUB_PORT" "$REG_PORT" "$UP_PORT"; do
 	if ss -Hltn "sport = :$p" | grep -q .; then echo "FAIL: port $p still listens"; fail=1; fi
 done

@@ -47,7 +47,14 @@ trap on_exit EXIT
 
 step "Starting the system journal (if none runs)"
 start_journald
-ok "journald ready"
+# One we started is ours to stop (down.sh stops every pid in pids/); the
+# journal files it wrote stay readable with journalctl after it stops.
+if [ -n "$JOURNALD_PID" ]; then
+	echo "$JOURNALD_PID" >"$QS_DIR/pids/journald"
+	ok "journald started (stopped again by make quickstart-down)"
+else
+	ok "journald already running"
+fi
 
 # ---------------------------------------------------------------------------
 step "Starting the hub (SQLite) on 127.0.0.1:$HUB_PORT"
