@@ -250,9 +250,9 @@ func (c *Client) Connect(ctx context.Context) error {
 func (c *Client) subscribe(m mqtt.Client) error {
 	mod := c.cfg.ModuleID
 	t := m.SubscribeMultiple(map[string]byte{
-		topic.Root + "/" + mod + "/inputs/#": 1,
-		topic.TwinResponse(mod, "+"):         1,
-		topic.TwinDesired(mod):               1,
+		topic.Inputs(mod):            1,
+		topic.TwinResponse(mod, "+"): 1,
+		topic.TwinDesired(mod):       1,
 	}, nil)
 	t.Wait()
 	return t.Error()

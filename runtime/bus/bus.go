@@ -128,7 +128,7 @@ func New(cfg Config) (*Bus, error) {
 	}
 
 	b := &Bus{cfg: cfg, log: cfg.Log, files: newBrokerFiles(cfg.Dir)}
-	for _, dir := range []string{b.files.dir, b.files.persist, b.files.secrets} {
+	for _, dir := range []string{b.files.dir, b.files.persist, b.files.secrets, b.files.sessions} {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("creating the bus directory: %w", err)
 		}
@@ -257,6 +257,7 @@ func (b *Bus) openToModules(ctx context.Context) {
 		b.log.Error("opening the bus to modules", "err", err)
 		return
 	}
+	b.openSessions()
 	b.log.Info("bus ready", "modules", len(b.modules))
 }
 
@@ -337,6 +338,7 @@ func (b *Bus) applyModules(mods []api.Module) error {
 	}
 	for _, m := range b.modules {
 		if !slices.Contains(want, m) {
+			b.discardSession(m)
 			if err := os.Remove(filepath.Join(b.files.secrets, m)); err != nil && !errors.Is(err, os.ErrNotExist) {
 				return fmt.Errorf("removing the secret of module %q: %w", m, err)
 			}
@@ -353,6 +355,9 @@ func (b *Bus) applyModules(mods []api.Module) error {
 	}
 	if err := b.broker.reload(); err != nil && !errors.Is(err, errBrokerNotRunning) {
 		return err
+	}
+	if b.open {
+		b.openSessions()
 	}
 	b.log.Info("bus credentials updated", "modules", len(want))
 	return nil

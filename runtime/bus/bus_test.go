@@ -3,6 +3,7 @@ package bus
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"maps"
 	"os"
 	"path/filepath"
@@ -379,4 +380,62 @@ func jsonEq(a json.RawMessage, b string) bool {
 	p, _ := json.Marshal(x)
 	q, _ := json.Marshal(y)
 	return string(p) == string(q)
+}
+
+// Inputs routed to a module before it first connects wait for it in the
+// session the bus opened for it, and a removed module's session goes with
+// it: added again, it starts empty.
+func TestInputsKeptUntilFirstConnect(t *testing.T) {
+	tb := startBus(t, twoModules())
+	waitFor(t, "the filter's session", func() bool {
+		_, err := os.Stat(filepath.Join(tb.dir, "sessions", "filter"))
+		return err == nil
+	})
+	sensor := tb.module(t, "sensor", nil)
+	send := func(body string) {
+		t.Helper()
+		if err := sensor.SendOutput(t.Context(), "temp", &sdk.Message{Body: []byte(body)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	delivered := func(n uint64) func() bool {
+		return func() bool { return tb.Router().Stats().Delivered >= n }
+	}
+	for _, body := range []string{"one", "two", "three"} {
+		send(body)
+	}
+	waitFor(t, "the router to deliver three messages", delivered(3))
+
+	in := newInbox()
+	filter := tb.module(t, "filter", func(c *sdk.Client) { c.HandleInput("in1", in.handle) })
+	for _, want := range []string{"one", "two", "three"} {
+		if got := in.next(t); string(got.Body) != want {
+			t.Fatalf("got %q, want %q (in order)", got.Body, want)
+		}
+	}
+	filter.Close()
+
+	// Two more wait for the filter; then it is removed and added again.
+	send("stale-1")
+	send("stale-2")
+	waitFor(t, "the router to deliver five messages", delivered(5))
+	without := &api.DesiredState{DeviceID: "dev1", Version: 2, Modules: []api.Module{{Name: "sensor"}}}
+	if err := tb.Apply(t.Context(), without); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(tb.dir, "sessions", "filter")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("session marker of the removed filter: %v, want it gone", err)
+	}
+	again := twoModules()
+	again.Version = 3
+	if err := tb.Apply(t.Context(), again); err != nil {
+		t.Fatal(err)
+	}
+	send("fresh")
+	waitFor(t, "the router to deliver six messages", delivered(6))
+	in = newInbox()
+	tb.module(t, "filter", func(c *sdk.Client) { c.HandleInput("in1", in.handle) })
+	if got := in.next(t); string(got.Body) != "fresh" {
+		t.Fatalf("the filter added again got %q first, want %q: its old session was kept", got.Body, "fresh")
+	}
 }

@@ -62,7 +62,7 @@ var DefaultLimits = Limits{
 
 // brokerFiles are the paths of the broker's files inside the bus directory.
 type brokerFiles struct {
-	dir, conf, passwd, acl, sockDir, sock, persist, secrets, pid string
+	dir, conf, passwd, acl, sockDir, sock, persist, secrets, sessions, pid string
 }
 
 func newBrokerFiles(dir string) brokerFiles {
@@ -75,7 +75,10 @@ func newBrokerFiles(dir string) brokerFiles {
 		sock:    filepath.Join(dir, "sock", "broker.sock"),
 		persist: filepath.Join(dir, "persist") + "/",
 		secrets: filepath.Join(dir, "secrets"),
-		pid:     filepath.Join(dir, "mosquitto.pid"),
+		// sessions holds a marker per module whose broker session the
+		// bus opened (sessions.go).
+		sessions: filepath.Join(dir, "sessions"),
+		pid:      filepath.Join(dir, "mosquitto.pid"),
 	}
 }
 

@@ -60,6 +60,9 @@ func Input(module, input string, bag string) string {
 	return Root + "/" + module + "/inputs/" + input + "/" + bag
 }
 
+// Inputs is the subscription filter of every input of module.
+func Inputs(module string) string { return Root + "/" + module + "/inputs/#" }
+
 // TwinGet is the topic a module asks for its whole twin on; rid is echoed
 // in the response topic.
 func TwinGet(module, rid string) string { return Root + "/" + module + "/twin/get/" + rid }
