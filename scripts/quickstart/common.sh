@@ -139,9 +139,16 @@ EOF
 		"$QS_DIR/edgeplaned" --config "$home/.config/edgeplane/edgeplaned.yaml"
 }
 
+# cli runs the edgeplane CLI against the quick start's hub. The token goes
+# through the environment, never the command line, where any user of the
+# machine could read it with ps.
+cli() {
+	EDGEPLANE_ENDPOINT=$HUB_URL EDGEPLANE_TOKEN=$(cat "$QS_DIR/hub-token") "$BIN/edgeplane" "$@"
+}
+
 # device_json GATEWAY prints the device's reported status.
 device_json() {
-	"$BIN/edgeplane" device show "$1" --json --endpoint "$HUB_URL" --token "$(cat "$QS_DIR/hub-token")"
+	cli device show "$1" --json
 }
 
 fleet_online() {
@@ -177,8 +184,9 @@ show_upstream_sample() {
 filters_report_threshold() {
 	local gw
 	for gw in "${GATEWAYS[@]}"; do
-		curl -fsS -H "Authorization: Bearer $(cat "$QS_DIR/hub-token")" \
-			"$HUB_URL/v1/devices/$gw/modules/filter/twin" |
+		# The header from standard input, not the command line (see cli).
+		printf 'Authorization: Bearer %s\n' "$(cat "$QS_DIR/hub-token")" |
+			curl -fsS -H @- "$HUB_URL/v1/devices/$gw/modules/filter/twin" |
 			jq -e --argjson t "$1" '.reported.threshold == $t' >/dev/null || return 1
 	done
 }
@@ -203,13 +211,11 @@ module_starts() {
 }
 
 summary() {
-	local tok
-	tok=$(cat "$QS_DIR/hub-token")
 	cat <<EOF
 
 ${B}The fleet is running.${N} Look further with:
 
-  export EDGEPLANE_ENDPOINT=$HUB_URL EDGEPLANE_TOKEN=$tok
+  export EDGEPLANE_ENDPOINT=$HUB_URL EDGEPLANE_TOKEN=\$(cat $QS_DIR/hub-token)
   bin/edgeplane device list                  # every gateway: online, versions, module health
   bin/edgeplane device show ${GATEWAYS[0]}              # one gateway's modules and their runtime status
   journalctl -t edgeplaned-${GATEWAYS[0]} -f            # the gateway daemon's log

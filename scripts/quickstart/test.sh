@@ -16,14 +16,21 @@ fail=0
 # the quick start started must be gone after it.
 journal_before=0
 [ -S /run/systemd/journal/socket ] && systemd-cat -t edgeplane-check true 2>/dev/null && journal_before=1
-# Keep the logs of a failed run until they are printed below.
-if ! QS_KEEP_ON_FAIL=1 bash "$ROOT/scripts/quickstart/up.sh"; then
+# Keep the logs of a failed run until they are printed below. What up.sh
+# prints is kept too, to check that it never shows the hub token.
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+if ! QS_KEEP_ON_FAIL=1 bash "$ROOT/scripts/quickstart/up.sh" 2>&1 | tee "$out"; then
 	echo "--- quick start failed; its logs:"
 	for f in "$QS_DIR"/logs/*; do echo "--- $f"; tail -40 "$f"; done
 	for gw in "${GATEWAYS[@]}"; do
 		echo "--- journal of edgeplaned-$gw"
 		journalctl -t "edgeplaned-$gw" --no-pager -n 60 2>/dev/null
 	done
+	fail=1
+fi
+if [ -s "$QS_DIR/hub-token" ] && grep -qF "$(cat "$QS_DIR/hub-token")" "$out"; then
+	echo "FAIL: the quick start printed the hub token"
 	fail=1
 fi
 bash "$ROOT/scripts/quickstart/down.sh" || fail=1

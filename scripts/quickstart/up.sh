@@ -34,7 +34,7 @@ on_exit() {
 	[ $rc -eq 0 ] && return
 	echo
 	if [ -x "$BIN/edgeplane" ] && [ -f "$QS_DIR/hub-token" ]; then
-		"$BIN/edgeplane" device list --endpoint "$HUB_URL" --token "$(cat "$QS_DIR/hub-token")" 2>/dev/null || true
+		cli device list 2>/dev/null || true
 	fi
 	if [ "${QS_KEEP_ON_FAIL:-0}" = 1 ]; then
 		warn "quick start failed; left running for a look (QS_KEEP_ON_FAIL=1): logs in $QS_DIR/logs"
@@ -128,7 +128,7 @@ step "Waiting for the fleet"
 wait_for "every gateway online" "$QS_TIMEOUT" fleet_online
 ok "all gateways online"
 wait_for "every module running" "$QS_TIMEOUT" fleet_running
-"$BIN/edgeplane" device list --endpoint "$HUB_URL" --token "$HUB_TOKEN"
+cli device list
 
 step "Waiting for filtered readings to arrive upstream"
 wait_for "alerts from every gateway" "$QS_TIMEOUT" all_gateways_upstream
