@@ -17,6 +17,7 @@ import (
 
 	"github.com/edgeplane/edgeplane/hub"
 	"github.com/edgeplane/edgeplane/hub/api"
+	"github.com/edgeplane/edgeplane/hub/client"
 	"github.com/edgeplane/edgeplane/hub/store"
 	"github.com/edgeplane/edgeplane/hub/store/postgres"
 	"github.com/edgeplane/edgeplane/hub/store/sqlite"
@@ -238,6 +239,93 @@ func BenchmarkModulePut(b *testing.B) {
 			b.ReportMetric(rate, "puts/s")
 			addFigure("module PUT over HTTP ("+bs.name+")", fmt.Sprintf("%.0f puts/s", rate))
 		})
+	}
+}
+
+// listDevices is how many devices the device-list benchmark reads.
+const listDevices = 500
+
+// BenchmarkDeviceListStatus reads the statuses of 500 devices, half of
+// which reported three modules, through the operator client: in one list
+// request per page (include=status; five pages at the default 100) against
+// the baseline of the list followed by one status request per device, as
+// `edgeplane device list` used to.
+func BenchmarkDeviceListStatus(b *testing.B) {
+	for _, bs := range benchStores {
+		b.Run(bs.name, func(b *testing.B) {
+			st := bs.open(b)
+			seedListDevices(b, st)
+			_, url := benchHub(b, st)
+			c, err := client.New(client.Config{Endpoint: url, Token: testToken})
+			if err != nil {
+				b.Fatal(err)
+			}
+			ctx := context.Background()
+
+			var perDevice, bulk time.Duration
+			b.Run("list+status-each", func(b *testing.B) {
+				start := time.Now()
+				for range b.N {
+					devs, err := c.AllDevices(ctx, nil)
+					if err != nil || len(devs) != listDevices {
+						b.Fatalf("got %d devices (%v), want %d", len(devs), err, listDevices)
+					}
+					for _, d := range devs {
+						if _, err := c.GetDeviceStatus(ctx, d.ID); err != nil {
+							b.Fatal(err)
+						}
+					}
+				}
+				perDevice = time.Since(start) / time.Duration(b.N)
+			})
+			b.Run("list-include-status", func(b *testing.B) {
+				start := time.Now()
+				for range b.N {
+					devs, err := c.AllDevicesWithStatus(ctx, nil)
+					if err != nil || len(devs) != listDevices || devs[0].Status == nil {
+						b.Fatalf("got %d devices (%v), want %d with statuses", len(devs), err, listDevices)
+					}
+				}
+				bulk = time.Since(start) / time.Duration(b.N)
+			})
+			if perDevice == 0 || bulk == 0 {
+				return // a sub-benchmark was filtered out
+			}
+			addFigure(fmt.Sprintf("baseline %d devices: list + a status GET each (%s)", listDevices, bs.name),
+				ms(perDevice))
+			addFigure(fmt.Sprintf("%d devices: list with include=status (%s)", listDevices, bs.name), ms(bulk))
+			addFigure(fmt.Sprintf("%d devices: include=status speed-up (%s)", listDevices, bs.name),
+				fmt.Sprintf("%.1fx", float64(perDevice)/float64(bulk)))
+		})
+	}
+}
+
+// seedListDevices writes the device-list benchmark's devices straight into
+// the store; every other one reports an agent and three modules.
+func seedListDevices(b *testing.B, st store.Store) {
+	ctx := context.Background()
+	applied := int64(1)
+	for i := range listDevices {
+		id := fmt.Sprintf("gw-%04d", i)
+		if _, _, err := st.PutDevice(ctx, api.Device{ID: id, Enabled: true,
+			Tags: map[string]string{"site": "s" + strconv.Itoa(i%10)}}, store.Precondition{}); err != nil {
+			b.Fatal(err)
+		}
+		if i%2 != 0 {
+			continue
+		}
+		mods := map[string]*api.ModuleStatus{}
+		for _, m := range []string{"filter", "sensor", "uplink"} {
+			mods[m] = &api.ModuleStatus{Status: api.RuntimeRunning, Image: "registry.example/" + m + ":1.2",
+				LastStart: time.Now().UTC()}
+		}
+		if err := st.ApplyReported(ctx, id, api.ReportedPatch{AppliedVersion: &applied, Modules: mods,
+			Agent: &api.AgentInfo{Version: "v1.2.0", StartedAt: time.Now().UTC(), Hostname: id}}); err != nil {
+			b.Fatal(err)
+		}
+		if err := st.Touch(ctx, id, time.Now()); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
 

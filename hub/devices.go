@@ -2,6 +2,7 @@ package hub
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
@@ -40,6 +41,8 @@ type deviceRequest struct {
 	Version   int64             `json:"version"`
 	CreatedAt *time.Time        `json:"created_at"`
 	LastSeen  *time.Time        `json:"last_seen"`
+	// Status is what a list with include=status adds.
+	Status json.RawMessage `json:"status"`
 }
 
 func (s *Server) putDevice(w http.ResponseWriter, r *http.Request) error {
@@ -133,6 +136,12 @@ func (s *Server) listDevices(w http.ResponseWriter, r *http.Request) error {
 		}
 		query.After = string(after)
 	}
+	for _, v := range q["include"] {
+		if v != "status" {
+			return errInvalid("include", "include %q is not allowed; use include=status or leave it out", v)
+		}
+		query.Status = true
+	}
 	for _, t := range q["tag"] {
 		k, v, ok := strings.Cut(t, "=")
 		if !ok || k == "" {
@@ -153,8 +162,12 @@ func (s *Server) listDevices(w http.ResponseWriter, r *http.Request) error {
 		list.Devices = devs[:want]
 		list.NextPageToken = base64.RawURLEncoding.EncodeToString([]byte(devs[want-1].ID))
 	}
+	now := time.Now()
 	for i := range list.Devices {
 		list.Devices[i].Key = ""
+		if st := list.Devices[i].Status; st != nil {
+			st.Online = online(st.LastSeen, now)
+		}
 	}
 	writeJSON(w, http.StatusOK, list, 0)
 	return nil
@@ -169,7 +182,13 @@ func (s *Server) getStatus(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return storeError(err, "device "+id)
 	}
-	st.Online = !st.LastSeen.IsZero() && time.Since(st.LastSeen) < api.OnlineWindow
+	st.Online = online(st.LastSeen, time.Now())
 	writeJSON(w, http.StatusOK, st, 0)
 	return nil
+}
+
+// online reports whether a device last seen at lastSeen counts as online
+// at now.
+func online(lastSeen, now time.Time) bool {
+	return !lastSeen.IsZero() && now.Sub(lastSeen) < api.OnlineWindow
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/edgeplane/edgeplane/hub/api"
 	"github.com/edgeplane/edgeplane/hub/store"
 	"github.com/edgeplane/edgeplane/hub/store/sqlite"
+	"github.com/edgeplane/edgeplane/internal/pgtest"
 )
 
 const testToken = "operator-secret"
@@ -223,6 +224,106 @@ func TestDeviceListPages(t *testing.T) {
 	}
 }
 
+// TestDeviceListStatus checks include=status on both stores: each listed
+// device carries the very JSON its status endpoint answers, for a device
+// that reported and for ones that never did, and the tag filter and pages
+// apply as without it.
+func TestDeviceListStatus(t *testing.T) {
+	for _, b := range []struct {
+		name string
+		open func(t *testing.T) *testHub
+	}{
+		{"sqlite", func(t *testing.T) *testHub { return newSQLiteHub(t) }},
+		{"postgres", func(t *testing.T) *testHub { return newPostgresHub(t, pgtest.Database(t)) }},
+	} {
+		t.Run(b.name, func(t *testing.T) { testDeviceListStatus(t, b.open(t)) })
+	}
+}
+
+func testDeviceListStatus(t *testing.T, h *testHub) {
+	devs := map[string]api.Device{}
+	for _, id := range []string{"d1", "d2", "d3", "d4", "d5"} {
+		devs[id] = h.createDevice(id)
+	}
+	h.op("PUT", "/v1/devices/d3", map[string]any{"tags": map[string]string{"site": "other"}}, http.StatusOK)
+	h.op("PUT", "/v1/devices/d4/modules/sensor", api.Module{Image: "example/sensor:1"}, http.StatusCreated)
+	for _, id := range []string{"d2", "d4"} {
+		r := h.do("PATCH", "/v1/device/reported", token(t, devs[id]), map[string]any{
+			"agent":           api.AgentInfo{Version: "1.0", StartedAt: time.Now().UTC().Truncate(time.Second)},
+			"applied_version": 1,
+			"last_error":      "pull failed",
+			"modules":         map[string]any{"sensor": api.ModuleStatus{Status: api.RuntimeBackoff, RestartCount: 2}},
+		})
+		if r.status != http.StatusNoContent {
+			t.Fatalf("reporting as %s: got status %d, want 204: %s", id, r.status, r.body)
+		}
+	}
+
+	// Page through the lab devices, three at a time, with statuses.
+	type entry struct {
+		ID     string          `json:"id"`
+		Status json.RawMessage `json:"status"`
+	}
+	var got []entry
+	path := "/v1/devices?tag=site=lab&limit=3&include=status"
+	pages := 0
+	for ; pages < 10; pages++ {
+		var list struct {
+			Devices       []entry `json:"devices"`
+			NextPageToken string  `json:"next_page_token"`
+		}
+		h.op("GET", path, nil, http.StatusOK).decode(t, &list)
+		got = append(got, list.Devices...)
+		if list.NextPageToken == "" {
+			break
+		}
+		path = "/v1/devices?tag=site=lab&limit=3&include=status&page_token=" + list.NextPageToken
+	}
+	var ids []string
+	for _, e := range got {
+		ids = append(ids, e.ID)
+	}
+	if strings.Join(ids, ",") != "d1,d2,d4,d5" || pages != 1 {
+		t.Fatalf("got %v in %d pages, want d1,d2,d4,d5 in 2 pages", ids, pages+1)
+	}
+	for _, e := range got {
+		want := bytes.TrimSpace(h.op("GET", "/v1/devices/"+e.ID+"/status", nil, http.StatusOK).body)
+		if !bytes.Equal(e.Status, want) {
+			t.Errorf("device %s: got status %s in the list, want %s as its status endpoint says", e.ID, e.Status, want)
+		}
+	}
+
+	// The statuses say what happened: d2 reported and is online, d1 never
+	// called.
+	var list api.DeviceList
+	h.op("GET", "/v1/devices?include=status&limit=2", nil, http.StatusOK).decode(t, &list)
+	d1, d2 := list.Devices[0].Status, list.Devices[1].Status
+	if d1 == nil || d1.Online || !d1.LastSeen.IsZero() || d1.Agent != nil || d1.DesiredVersion != 1 {
+		t.Errorf("got d1 status %+v, want offline, never seen, desired version 1", d1)
+	}
+	if d2 == nil || !d2.Online || d2.Agent == nil || d2.Agent.Version != "1.0" || d2.AppliedVersion != 1 ||
+		d2.LastError != "pull failed" || d2.Modules["sensor"].Status != api.RuntimeBackoff {
+		t.Errorf("got d2 status %+v, want online, agent 1.0, applied 1, the error, sensor in backoff", d2)
+	}
+
+	// Without include, no device carries a status.
+	raw := h.op("GET", "/v1/devices", nil, http.StatusOK).body
+	if bytes.Contains(raw, []byte(`"status"`)) {
+		t.Errorf("got %s without include, want no status", raw)
+	}
+
+	// A listed device can be sent back as it is: the status is read-only.
+	var withStatus struct {
+		Devices []json.RawMessage `json:"devices"`
+	}
+	h.op("GET", "/v1/devices?include=status&limit=1", nil, http.StatusOK).decode(t, &withStatus)
+	var back api.Device
+	h.op("PUT", "/v1/devices/d1", string(withStatus.Devices[0]), http.StatusOK).decode(t, &back)
+	if back.Version != 1 || back.Status != nil {
+		t.Errorf("got %+v after sending the listed d1 back, want version 1 unchanged and no status", back)
+	}
+}
+
 func TestModulesRoutesTwins(t *testing.T) {
 	h := newSQLiteHub(t)
 	h.createDevice("gw")
@@ -415,6 +516,10 @@ func TestBadInput(t *testing.T) {
 		{"missing module", "GET", "/v1/devices/gw/modules/nope", nil, nil,
 			404, api.CodeNotFound, "", "module nope"},
 		{"bad limit", "GET", "/v1/devices?limit=0", nil, nil, 400, api.CodeInvalid, "limit", "1 to 1000"},
+		{"bad include", "GET", "/v1/devices?include=modules", nil, nil,
+			400, api.CodeInvalid, "include", `include "modules" is not allowed; use include=status`},
+		{"bad second include", "GET", "/v1/devices?include=status&include=", nil, nil,
+			400, api.CodeInvalid, "include", "include=status"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -159,22 +159,28 @@ func loadDevice(ctx context.Context, c *client.Client, id string) (deviceView, e
 	return deviceView{Device: *d, Status: *s}, nil
 }
 
+// loadDevices reads the devices that carry tags with their statuses, one
+// request per page. A hub older than include=status sends no statuses;
+// they are then read one device at a time.
 func loadDevices(ctx context.Context, c *client.Client, tags map[string]string) ([]deviceView, error) {
-	devs, err := c.AllDevices(ctx, tags)
+	devs, err := c.AllDevicesWithStatus(ctx, tags)
 	if err != nil {
 		return nil, err
 	}
 	views := make([]deviceView, 0, len(devs))
 	for _, d := range devs {
-		s, err := c.GetDeviceStatus(ctx, d.ID)
-		if errors.Is(err, client.ErrNotFound) {
-			continue // deleted while we listed
+		st := d.Status
+		if st == nil {
+			st, err = c.GetDeviceStatus(ctx, d.ID)
+			if errors.Is(err, client.ErrNotFound) {
+				continue // deleted while we listed
+			}
+			if err != nil {
+				return nil, err
+			}
 		}
-		if err != nil {
-			return nil, err
-		}
-		d.Key = ""
-		views = append(views, deviceView{Device: d, Status: *s})
+		d.Key, d.Status = "", nil // no secret; the status is printed beside the device
+		views = append(views, deviceView{Device: d, Status: *st})
 	}
 	return views, nil
 }

@@ -14,6 +14,7 @@
 // Operator API (Authorization: Bearer <operator token>):
 //
 //	GET    /v1/devices?tag=k=v&limit=N&page_token=T   list (no secrets)
+//	       &include=status                            ... each with its status
 //	PUT    /v1/devices/{device}                       create or replace
 //	GET    /v1/devices/{device}                       read (includes the key)
 //	DELETE /v1/devices/{device}
@@ -88,6 +89,10 @@ type Device struct {
 	CreatedAt time.Time `json:"created_at"`
 	// LastSeen is when the device last called the device API, zero if never.
 	LastSeen time.Time `json:"last_seen,omitzero"`
+	// Status is the device's reported state, as GET .../status answers
+	// it. Only a list asked for it (include=status) carries it; it is
+	// read-only and a PUT ignores it.
+	Status *DeviceStatus `json:"status,omitempty"`
 }
 
 // DeviceList is one page of devices. NextPageToken is empty on the last page.

@@ -154,6 +154,15 @@ func TestListDevicesFollowsPages(t *testing.T) {
 	if strings.Join(queries, " ") != strings.Join(want, " ") {
 		t.Errorf("got queries %q, want %q", queries, want)
 	}
+
+	queries = nil
+	if _, err := c.AllDevicesWithStatus(t.Context(), map[string]string{"site": "berlin"}); err != nil {
+		t.Fatal(err)
+	}
+	want = []string{"include=status&tag=site%3Dberlin", "include=status&page_token=p2&tag=site%3Dberlin"}
+	if strings.Join(queries, " ") != strings.Join(want, " ") {
+		t.Errorf("with status: got queries %q, want %q", queries, want)
+	}
 }
 
 func TestCACertificateIsTrusted(t *testing.T) {

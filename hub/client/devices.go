@@ -17,6 +17,10 @@ type ListDevicesOptions struct {
 	Limit int
 	// PageToken continues from a previous page's NextPageToken.
 	PageToken string
+	// IncludeStatus asks the hub for each device's reported state in
+	// Device.Status (include=status), read with the page. A hub older than
+	// include=status leaves Status nil.
+	IncludeStatus bool
 }
 
 // ListDevices returns one page of devices, without their keys.
@@ -36,6 +40,9 @@ func (c *Client) ListDevices(ctx context.Context, opts ListDevicesOptions) (*api
 	if opts.PageToken != "" {
 		q.Set("page_token", opts.PageToken)
 	}
+	if opts.IncludeStatus {
+		q.Set("include", "status")
+	}
 	var out api.DeviceList
 	if err := c.do(ctx, "GET", "/v1/devices", q, 0, nil, &out); err != nil {
 		return nil, err
@@ -46,8 +53,19 @@ func (c *Client) ListDevices(ctx context.Context, opts ListDevicesOptions) (*api
 // AllDevices follows every page of ListDevices and returns the devices that
 // carry all of tags.
 func (c *Client) AllDevices(ctx context.Context, tags map[string]string) ([]api.Device, error) {
+	return c.allDevices(ctx, ListDevicesOptions{Tags: tags})
+}
+
+// AllDevicesWithStatus is AllDevices with each device's reported state in
+// Device.Status: one request per page, however many devices it holds. A
+// device's Status is nil only when the hub is older than include=status;
+// GetDeviceStatus reads it then.
+func (c *Client) AllDevicesWithStatus(ctx context.Context, tags map[string]string) ([]api.Device, error) {
+	return c.allDevices(ctx, ListDevicesOptions{Tags: tags, IncludeStatus: true})
+}
+
+func (c *Client) allDevices(ctx context.Context, opts ListDevicesOptions) ([]api.Device, error) {
 	var all []api.Device
-	opts := ListDevicesOptions{Tags: tags}
 	for {
 		page, err := c.ListDevices(ctx, opts)
 		if err != nil {

@@ -56,6 +56,9 @@ type DeviceQuery struct {
 	Limit int
 	// Tags must all be present with equal values.
 	Tags map[string]string
+	// Status asks for each device's reported state in Device.Status, read
+	// in the same pass as the device; Online is left false, as in Status.
+	Status bool
 }
 
 // Store keeps the hub's state. All methods are safe for concurrent use.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -313,6 +314,62 @@ func TestReported(t *testing.T) {
 		}
 		if s, _ := st.Status(ctx, "gw"); !s.LastSeen.Equal(seen) {
 			t.Fatalf("got last seen %v, want %v", s.LastSeen, seen)
+		}
+	})
+}
+
+// TestListDevicesStatus checks that a list asked for statuses carries,
+// for the devices its filter keeps, what Status answers one by one.
+func TestListDevicesStatus(t *testing.T) {
+	each(t, func(t *testing.T, st store.Store) {
+		ctx := t.Context()
+		for _, id := range []string{"a", "b", "c"} {
+			tags := map[string]string{"keep": "yes"}
+			if id == "b" {
+				tags["keep"] = "no"
+			}
+			if _, _, err := st.PutDevice(ctx, api.Device{ID: id, Tags: tags}, store.Precondition{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		applied := int64(1)
+		if err := st.ApplyReported(ctx, "c", api.ReportedPatch{Agent: &api.AgentInfo{Version: "2"},
+			AppliedVersion: &applied,
+			Modules:        map[string]*api.ModuleStatus{"m": {Status: api.RuntimeBackoff, RestartCount: 3}},
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Touch(ctx, "c", time.Now().Truncate(time.Microsecond)); err != nil {
+			t.Fatal(err)
+		}
+
+		ds, err := st.ListDevices(ctx, store.DeviceQuery{Limit: 10, Tags: map[string]string{"keep": "yes"},
+			Status: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ds) != 2 || ds[0].ID != "a" || ds[1].ID != "c" {
+			t.Fatalf("got %+v, want a and c", ds)
+		}
+		for _, d := range ds {
+			want, err := st.Status(ctx, d.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.Status == nil || !reflect.DeepEqual(*d.Status, want) {
+				t.Errorf("device %s: got status %+v, want %+v", d.ID, d.Status, want)
+			}
+		}
+
+		// Without Status, none is read.
+		ds, err = st.ListDevices(ctx, store.DeviceQuery{Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range ds {
+			if d.Status != nil {
+				t.Errorf("device %s: got status %+v, want none", d.ID, d.Status)
+			}
 		}
 	})
 }

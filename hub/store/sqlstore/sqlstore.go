@@ -205,14 +205,16 @@ const deviceCols = `id, dkey, tags, enabled, version, created_at, last_seen`
 
 type scanner interface{ Scan(dest ...any) error }
 
-func scanDevice(row scanner) (api.Device, error) {
+// scanDevice scans deviceCols and then, into extra, any further columns.
+func scanDevice(row scanner, extra ...any) (api.Device, error) {
 	var (
 		d                 api.Device
 		tags              string
 		enabled           int64
 		created, lastSeen int64
 	)
-	if err := row.Scan(&d.ID, &d.Key, &tags, &enabled, &d.Version, &created, &lastSeen); err != nil {
+	dest := append([]any{&d.ID, &d.Key, &tags, &enabled, &d.Version, &created, &lastSeen}, extra...)
+	if err := row.Scan(dest...); err != nil {
 		return d, err
 	}
 	if err := json.Unmarshal([]byte(tags), &d.Tags); err != nil {
@@ -341,20 +343,33 @@ func (s *Store) GetDevice(ctx context.Context, id string) (api.Device, error) {
 
 // ListDevices implements store.Store. Tag filters are applied in Go over
 // id-ordered batches, which keeps the SQL portable; fleets are small
-// enough for that.
+// enough for that. With q.Status the reported state comes from the same
+// rows, and is decoded only for the devices that pass the filter.
 func (s *Store) ListDevices(ctx context.Context, q store.DeviceQuery) ([]api.Device, error) {
+	cols := deviceCols
+	if q.Status {
+		cols += `, desired_version, reported`
+	}
 	out := []api.Device{}
 	after := q.After
 	batch := max(q.Limit, 100)
 	for len(out) < q.Limit {
-		rows, err := s.r.QueryContext(ctx, s.q(`SELECT `+deviceCols+
+		rows, err := s.r.QueryContext(ctx, s.q(`SELECT `+cols+
 			` FROM devices WHERE id > ? ORDER BY id LIMIT ?`), after, batch)
 		if err != nil {
 			return nil, fmt.Errorf("listing devices: %w", err)
 		}
 		n := 0
 		for rows.Next() {
-			d, err := scanDevice(rows)
+			var (
+				desired int64
+				report  string
+				extra   []any
+			)
+			if q.Status {
+				extra = []any{&desired, &report}
+			}
+			d, err := scanDevice(rows, extra...)
 			if err != nil {
 				rows.Close()
 				return nil, fmt.Errorf("listing devices: %w", err)
@@ -366,6 +381,14 @@ func (s *Store) ListDevices(ctx context.Context, q store.DeviceQuery) ([]api.Dev
 			}
 			if len(d.Tags) == 0 {
 				d.Tags = nil
+			}
+			if q.Status {
+				st, err := decodeStatus(d.ID, d.LastSeen, desired, report)
+				if err != nil {
+					rows.Close()
+					return nil, err
+				}
+				d.Status = &st
 			}
 			out = append(out, d)
 			if len(out) == q.Limit {

@@ -281,25 +281,34 @@ func (s *Store) patchReportedTwin(ctx context.Context, tx *sql.Tx, device, modul
 
 // Status implements store.Store.
 func (s *Store) Status(ctx context.Context, device string) (api.DeviceStatus, error) {
-	st := api.DeviceStatus{DeviceID: device, Modules: map[string]api.ModuleStatus{}}
 	var (
-		lastSeen int64
-		data     string
+		lastSeen, desired int64
+		data              string
 	)
 	err := s.r.QueryRowContext(ctx, s.q(`SELECT last_seen, desired_version, reported
-		FROM devices WHERE id = ?`), device).Scan(&lastSeen, &st.DesiredVersion, &data)
+		FROM devices WHERE id = ?`), device).Scan(&lastSeen, &desired, &data)
 	if errors.Is(err, sql.ErrNoRows) {
-		return st, store.ErrNotFound
+		return api.DeviceStatus{}, store.ErrNotFound
 	}
 	if err != nil {
-		return st, fmt.Errorf("reading status: %w", err)
+		return api.DeviceStatus{}, fmt.Errorf("reading status: %w", err)
 	}
+	var seen time.Time
+	if lastSeen != 0 {
+		seen = time.Unix(0, lastSeen).UTC()
+	}
+	return decodeStatus(device, seen, desired, data)
+}
+
+// decodeStatus builds a device's status from its row: the last-seen time,
+// the desired version and the stored reported document. Status and
+// ListDevices share it so that both answer the same.
+func decodeStatus(device string, lastSeen time.Time, desired int64, data string) (api.DeviceStatus, error) {
+	st := api.DeviceStatus{DeviceID: device, LastSeen: lastSeen, DesiredVersion: desired,
+		Modules: map[string]api.ModuleStatus{}}
 	var rep reported
 	if err := json.Unmarshal([]byte(data), &rep); err != nil {
-		return st, fmt.Errorf("decoding reported state: %w", err)
-	}
-	if lastSeen != 0 {
-		st.LastSeen = time.Unix(0, lastSeen).UTC()
+		return st, fmt.Errorf("decoding reported state of device %q: %w", device, err)
 	}
 	st.Agent, st.AppliedVersion, st.LastError = rep.Agent, rep.AppliedVersion, rep.LastError
 	for k, v := range rep.Modules {
