@@ -22,10 +22,6 @@ import (
 // Channel is the NOTIFY channel; the payload is a device id.
 const Channel = "edgeplane_desired"
 
-// schemaLock is the advisory lock key that serialises schema creation
-// when several replicas start at once.
-const schemaLock = 0x6564676570 // "edgep"
-
 // Store is the PostgreSQL store.
 type Store struct {
 	*sqlstore.Store
@@ -46,7 +42,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	db.SetMaxOpenConns(16)
 	db.SetMaxIdleConns(16)
 	db.SetConnMaxIdleTime(5 * time.Minute)
-	if err := createSchema(ctx, db); err != nil {
+	if err := sqlstore.Migrate(ctx, db, sqlstore.Postgres, slog.Default()); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -74,24 +70,6 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	}
 	go s.listenLoop(lctx, conn)
 	return s, nil
-}
-
-func createSchema(ctx context.Context, db *sql.DB) error {
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		return fmt.Errorf("connecting to database: %w", err)
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, schemaLock); err != nil {
-		return fmt.Errorf("locking schema: %w", err)
-	}
-	defer conn.ExecContext(context.Background(), `SELECT pg_advisory_unlock($1)`, schemaLock) //nolint:errcheck
-	for _, stmt := range sqlstore.Schema("BIGINT") {
-		if _, err := conn.ExecContext(ctx, stmt); err != nil {
-			return fmt.Errorf("creating schema: %w", err)
-		}
-	}
-	return nil
 }
 
 func listen(ctx context.Context, dsn string) (*pgx.Conn, error) {

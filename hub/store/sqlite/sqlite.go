@@ -7,6 +7,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -52,12 +53,10 @@ func Open(ctx context.Context, dir string) (*Store, error) {
 	}
 	r.SetMaxOpenConns(8)
 
-	for _, stmt := range sqlstore.Schema("INTEGER") {
-		if _, err := w.ExecContext(ctx, stmt); err != nil {
-			w.Close()
-			r.Close()
-			return nil, fmt.Errorf("creating schema in %s: %w", path, err)
-		}
+	if err := sqlstore.Migrate(ctx, w, sqlstore.SQLite, slog.Default()); err != nil {
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return &Store{sqlstore.New(w, r, sqlstore.Dialect{LocalNotify: true})}, nil
 }

@@ -62,41 +62,6 @@ func New(w, r *sql.DB, d Dialect) *Store {
 	return &Store{w: w, r: r, d: d}
 }
 
-// Schema returns the statements that create the tables, given the name of
-// the 64-bit integer type.
-func Schema(bigint string) []string {
-	return []string{
-		`CREATE TABLE IF NOT EXISTS devices (
-			id TEXT PRIMARY KEY,
-			dkey TEXT NOT NULL,
-			tags TEXT NOT NULL,
-			enabled ` + bigint + ` NOT NULL,
-			version ` + bigint + ` NOT NULL,
-			created_at ` + bigint + ` NOT NULL,
-			last_seen ` + bigint + ` NOT NULL DEFAULT 0,
-			desired_version ` + bigint + ` NOT NULL,
-			reported TEXT NOT NULL DEFAULT '{}'
-		)`,
-		`CREATE TABLE IF NOT EXISTS objects (
-			device_id TEXT NOT NULL,
-			kind TEXT NOT NULL,
-			name TEXT NOT NULL,
-			version ` + bigint + ` NOT NULL,
-			data TEXT NOT NULL,
-			PRIMARY KEY (device_id, kind, name)
-		)`,
-		`CREATE TABLE IF NOT EXISTS twins (
-			device_id TEXT NOT NULL,
-			module TEXT NOT NULL,
-			desired TEXT NOT NULL,
-			desired_version ` + bigint + ` NOT NULL,
-			reported TEXT NOT NULL,
-			reported_version ` + bigint + ` NOT NULL,
-			PRIMARY KEY (device_id, module)
-		)`,
-	}
-}
-
 // Watch implements store.Store.
 func (s *Store) Watch(fn func(device string)) {
 	s.mu.Lock()
