@@ -111,7 +111,12 @@ type moduleState struct {
 	health          string    // last health check result
 	healthAt        time.Time
 	killedUnhealthy bool
-	status          api.ModuleStatus
+	// held is set while the container is kept stopped because the module's
+	// desired status is stopped. When the module is wanted running again
+	// it starts at once, whatever its restart policy, and it is not counted
+	// as a restart.
+	held   bool
+	status api.ModuleStatus
 }
 
 // New connects to the Podman API at cfg.Socket and returns an Agent. It
@@ -393,8 +398,10 @@ func (a *Agent) reconcileModule(ctx context.Context, m api.Module, c *entities.L
 		status.ExitCode = int(c.ExitCode)
 	}
 
-	// Step 3: a module that should be stopped is stopped.
+	// Step 3: a module that should be stopped is stopped, and its container
+	// kept for when it is wanted running again.
 	if m.DesiredStatus == api.StatusStopped {
+		st.held = true
 		if c.State == "running" {
 			log.Info("stopping module")
 			if err := a.stop(ctx, c.ID); err != nil {
@@ -410,6 +417,7 @@ func (a *Agent) reconcileModule(ctx context.Context, m api.Module, c *entities.L
 	// stopped when its policy restarts unhealthy modules, and then goes
 	// through the restart path below on a later pass.
 	if c.State == "running" {
+		st.held = false
 		if st.restarts > 0 && c.StartedAt > 0 && now.Sub(time.Unix(c.StartedAt, 0)) >= a.cfg.Timing.ResetAfter &&
 			st.health != "unhealthy" {
 			st.restarts = 0
@@ -435,7 +443,7 @@ func (a *Agent) reconcileModule(ctx context.Context, m api.Module, c *entities.L
 
 	// Step 5: the container is not running. A new container starts at once;
 	// an exited one restarts only when its policy says so, after back-off.
-	exited := c.State == "exited" || c.State == "stopped"
+	exited := (c.State == "exited" || c.State == "stopped") && !st.held
 	if exited {
 		ran := time.Duration(c.ExitedAt-c.StartedAt) * time.Second
 		if c.StartedAt > 0 && ran >= a.cfg.Timing.ResetAfter {
@@ -478,7 +486,7 @@ func (a *Agent) reconcileModule(ctx context.Context, m api.Module, c *entities.L
 	} else {
 		log.Info("started module")
 	}
-	st.failures, st.failure, st.killedUnhealthy, st.health = 0, "", false, ""
+	st.failures, st.failure, st.killedUnhealthy, st.health, st.held = 0, "", false, "", false
 	status.Status = api.RuntimeRunning
 	status.RestartCount = st.restarts
 	status.LastStart = a.startedAt(ctx, c.ID, now)

@@ -62,6 +62,8 @@ func TestSpecHash(t *testing.T) {
 		{"startup order", func() api.Module { m := base; m.StartupOrder = 3; return m }()},
 		{"restart policy", func() api.Module { m := base; m.RestartPolicy = api.RestartNever; return m }()},
 		{"default status", func() api.Module { m := base; m.DesiredStatus = api.StatusRunning; return m }()},
+		// Stopping a module stops its container and keeps it.
+		{"stopped", func() api.Module { m := base; m.DesiredStatus = api.StatusStopped; return m }()},
 		{"empty options", func() api.Module { m := base; m.CreateOptions = &api.CreateOptions{}; return m }()},
 	}
 	for _, tt := range same {
@@ -78,7 +80,6 @@ func TestSpecHash(t *testing.T) {
 	}{
 		{"image", hash(func() api.Module { m := base; m.Image = "img:2"; return m }())},
 		{"env", hash(func() api.Module { m := base; m.Env = map[string]string{"A": "2"}; return m }())},
-		{"stopped", hash(func() api.Module { m := base; m.DesiredStatus = api.StatusStopped; return m }())},
 		{"memory", hash(func() api.Module {
 			m := base
 			m.CreateOptions = &api.CreateOptions{MemoryBytes: 64 << 20}

@@ -14,7 +14,9 @@ import (
 // The restart counts are kept in Config.CountsFile so that restarting
 // edgeplaned does not reset a crash-looping module's back-off to its first
 // step: the count goes back to zero only after ResetAfter of healthy
-// running, or with a new container, as IoT Edge does.
+// running, or with a new container, as IoT Edge does. The file also
+// remembers which containers are stopped on request, so that a module set
+// running again after a restart of edgeplaned starts whatever its policy.
 
 // countsFile is the JSON form of Config.CountsFile.
 type countsFile struct {
@@ -23,10 +25,12 @@ type countsFile struct {
 }
 
 // moduleCounts is what survives a restart of the agent for one module: the
-// container the count belongs to, and the count.
+// container the count belongs to, the count, and whether the container is
+// stopped because the module's desired status is stopped (moduleState.held).
 type moduleCounts struct {
 	Container string `json:"container"`
 	Restarts  int    `json:"restarts"`
+	Held      bool   `json:"held,omitempty"`
 }
 
 const countsVersion = 1
@@ -54,10 +58,10 @@ func (a *Agent) loadCounts() {
 		return
 	}
 	for name, c := range f.Modules {
-		if c.Container == "" || c.Restarts <= 0 {
+		if c.Container == "" || (c.Restarts <= 0 && !c.Held) {
 			continue
 		}
-		a.mods[name] = &moduleState{id: c.Container, restarts: c.Restarts}
+		a.mods[name] = &moduleState{id: c.Container, restarts: max(c.Restarts, 0), held: c.Held}
 	}
 	a.saved = f.Modules
 }
@@ -70,8 +74,8 @@ func (a *Agent) saveCounts() {
 	now := map[string]moduleCounts{}
 	a.mu.Lock()
 	for name, st := range a.mods {
-		if st.id != "" && st.restarts > 0 {
-			now[name] = moduleCounts{Container: st.id, Restarts: st.restarts}
+		if st.id != "" && (st.restarts > 0 || st.held) {
+			now[name] = moduleCounts{Container: st.id, Restarts: st.restarts, Held: st.held}
 		}
 	}
 	a.mu.Unlock()

@@ -222,20 +222,50 @@ func TestDeployUpdateStopRemove(t *testing.T) {
 		}
 	})
 
+	// Stopped and then running again, alpha keeps its container; with
+	// restart policy never it still starts again, since it was stopped on
+	// request rather than by exiting, and that is no restart. In between
+	// a new agent (edgeplaned restarted) takes over from the counts file.
+	counts := filepath.Join(t.TempDir(), "counts.json")
 	t.Run("stop", func(t *testing.T) {
+		a := newAgentCounting(t, prefix, counts)
+		alpha0, _ := inspect(t, prefix+"alpha")
 		ds = &api.DesiredState{Version: 3, Modules: []api.Module{
 			module("alpha", nil), module("beta", map[string]string{"NEW": "1"}),
 		}}
 		ds.Modules[0].DesiredStatus = api.StatusStopped
+		ds.Modules[0].RestartPolicy = api.RestartNever
 		until(t, a, ds, "alpha stopped", func(s map[string]api.ModuleStatus) bool {
 			c, ok := inspect(t, prefix+"alpha")
 			return s["alpha"].Status == api.RuntimeStopped && ok && c.State != "running" &&
 				s["beta"].Status == api.RuntimeRunning
 		})
+		if c, _ := inspect(t, prefix+"alpha"); c.ID != alpha0.ID {
+			t.Errorf("alpha stopped in container %s, want its container %s kept", c.ID, alpha0.ID)
+		}
+	})
+
+	t.Run("start again", func(t *testing.T) {
+		a := newAgentCounting(t, prefix, counts)
+		alpha0, _ := inspect(t, prefix+"alpha")
+		ds = &api.DesiredState{Version: 4, Modules: []api.Module{
+			module("alpha", nil), module("beta", map[string]string{"NEW": "1"}),
+		}}
+		ds.Modules[0].RestartPolicy = api.RestartNever
+		until(t, a, ds, "alpha running again", func(s map[string]api.ModuleStatus) bool {
+			return s["alpha"].Status == api.RuntimeRunning
+		})
+		c, _ := inspect(t, prefix+"alpha")
+		if c.ID != alpha0.ID {
+			t.Errorf("alpha runs in container %s, want its container %s kept", c.ID, alpha0.ID)
+		}
+		if got := a.Statuses()["alpha"].RestartCount; got != 0 {
+			t.Errorf("restart count %d after a start on request, want 0", got)
+		}
 	})
 
 	t.Run("remove", func(t *testing.T) {
-		ds = &api.DesiredState{Version: 4, Modules: []api.Module{module("beta", map[string]string{"NEW": "1"})}}
+		ds = &api.DesiredState{Version: 5, Modules: []api.Module{module("beta", map[string]string{"NEW": "1"})}}
 		until(t, a, ds, "alpha gone", func(s map[string]api.ModuleStatus) bool {
 			_, ok := inspect(t, prefix+"alpha")
 			_, reported := s["alpha"]

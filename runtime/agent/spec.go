@@ -28,16 +28,18 @@ type Spec struct {
 }
 
 // normalise returns m with defaults filled in and the fields that do not
-// shape the container cleared: the restart policy and the startup order are
-// the agent's business, the version and pull policy change nothing inside.
+// shape the container cleared: the restart policy, the startup order and
+// the desired status are the agent's business (a module switched between
+// running and stopped keeps its container, and with it its writable
+// layer), the version and pull policy change nothing inside. The desired
+// status stays in the hash as "running", its value for every container
+// created before it left the hash, so that those keep their hash.
 func normalise(m api.Module) api.Module {
 	m.Version = 0
 	m.StartupOrder = 0
 	m.RestartPolicy = ""
 	m.ImagePullPolicy = ""
-	if m.DesiredStatus == "" {
-		m.DesiredStatus = api.StatusRunning
-	}
+	m.DesiredStatus = api.StatusRunning
 	if len(m.Env) == 0 {
 		m.Env = nil
 	}
