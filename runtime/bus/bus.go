@@ -334,6 +334,9 @@ func (b *Bus) applyModules(mods []api.Module) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if slices.Equal(want, b.modules) {
+		if b.open { // retry sessions an earlier attempt failed to open
+			b.openSessions()
+		}
 		return nil
 	}
 	for _, m := range b.modules {
