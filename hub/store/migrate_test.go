@@ -18,8 +18,8 @@ import (
 	"github.com/edgeplane/edgeplane/internal/pgtest"
 )
 
-// latestSchema is the newest migration in hub/store/sqlstore/migrations.
-const latestSchema = 1
+// latestSchema is the newest migration of hub/store/sqlstore.
+const latestSchema = 2
 
 // oldSchema is what hubs released before versioned migrations created, with
 // the 64-bit integer type left to fill in.

@@ -124,16 +124,34 @@ func TestListDevices(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		// Names and values that a JSON path or a quoting slip would get
+		// wrong, a device with no tags, and one with a prefix of another's.
+		for id, tags := range map[string]map[string]string{
+			"f": {"odd": "yes", "rack.no": `a"b\c`, "site": "Zürich", "n": "1"},
+			"g": nil,
+			"h": {"rack.no": `a"b`, "site": "Zürich"},
+		} {
+			if _, _, err := st.PutDevice(ctx, api.Device{ID: id, Tags: tags}, store.Precondition{}); err != nil {
+				t.Fatal(err)
+			}
+		}
 		tests := []struct {
 			name  string
 			q     store.DeviceQuery
 			wants []string
 		}{
-			{"all", store.DeviceQuery{Limit: 10}, []string{"a", "b", "c", "d", "e"}},
+			{"all", store.DeviceQuery{Limit: 10}, []string{"a", "b", "c", "d", "e", "f", "g", "h"}},
 			{"page", store.DeviceQuery{Limit: 2, After: "b"}, []string{"c", "d"}},
-			{"tag", store.DeviceQuery{Limit: 10, Tags: map[string]string{"odd": "yes"}}, []string{"c", "d", "e"}},
+			{"tag", store.DeviceQuery{Limit: 10, Tags: map[string]string{"odd": "yes"}}, []string{"c", "d", "e", "f"}},
 			{"tag page", store.DeviceQuery{Limit: 1, After: "a", Tags: map[string]string{"odd": "yes"}}, []string{"c"}},
 			{"no match", store.DeviceQuery{Limit: 10, Tags: map[string]string{"odd": "maybe"}}, nil},
+			{"every tag must match", store.DeviceQuery{Limit: 10,
+				Tags: map[string]string{"odd": "yes", "site": "Zürich"}}, []string{"f"}},
+			{"odd characters", store.DeviceQuery{Limit: 10,
+				Tags: map[string]string{"rack.no": `a"b\c`}}, []string{"f"}},
+			{"whole value", store.DeviceQuery{Limit: 10, Tags: map[string]string{"rack.no": `a"b`}}, []string{"h"}},
+			{"string, not number", store.DeviceQuery{Limit: 10, Tags: map[string]string{"n": "1"}}, []string{"f"}},
+			{"missing name", store.DeviceQuery{Limit: 10, Tags: map[string]string{"none": ""}}, nil},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {

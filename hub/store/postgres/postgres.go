@@ -51,6 +51,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	s.Store = sqlstore.New(db, db, sqlstore.Dialect{
 		Numbered:   true,
 		LockSuffix: " FOR UPDATE",
+		HasTags:    sqlstore.PostgresHasTags,
 		Snapshot:   &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true},
 		Notify: func(ctx context.Context, tx *sql.Tx, device string) error {
 			_, err := tx.ExecContext(ctx, `SELECT pg_notify($1, $2)`, Channel, device)

@@ -58,5 +58,5 @@ func Open(ctx context.Context, dir string) (*Store, error) {
 		r.Close()
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return &Store{sqlstore.New(w, r, sqlstore.Dialect{LocalNotify: true})}, nil
+	return &Store{sqlstore.New(w, r, sqlstore.Dialect{LocalNotify: true, HasTags: sqlstore.SQLiteHasTags})}, nil
 }

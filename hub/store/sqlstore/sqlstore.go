@@ -43,7 +43,23 @@ type Dialect struct {
 	// LocalNotify calls the Watch callbacks directly after commit, for
 	// databases that only one process uses.
 	LocalNotify bool
+	// HasTags is a condition on a row of devices with one placeholder, a
+	// JSON object of tags, that holds when the device has every one of
+	// them with the same value.
+	HasTags string
 }
+
+// Conditions for Dialect.HasTags.
+const (
+	// SQLiteHasTags finds no wanted tag that the device lacks, with the
+	// JSON1 functions built into SQLite. It reads every row: SQLite has no
+	// index for it.
+	SQLiteHasTags = `NOT EXISTS (SELECT 1 FROM json_each(?) AS w WHERE NOT EXISTS (
+		SELECT 1 FROM json_each(devices.tags) AS h WHERE h.key = w.key AND h.value = w.value))`
+	// PostgresHasTags is JSON containment, which the GIN index of migration
+	// 2 serves.
+	PostgresHasTags = `(devices.tags::jsonb) @> ?::jsonb`
+)
 
 // Store is a store.Store over database/sql.
 type Store struct {
@@ -306,79 +322,62 @@ func (s *Store) GetDevice(ctx context.Context, id string) (api.Device, error) {
 	return d, nil
 }
 
-// ListDevices implements store.Store. Tag filters are applied in Go over
-// id-ordered batches, which keeps the SQL portable; fleets are small
-// enough for that. With q.Status the reported state comes from the same
-// rows, and is decoded only for the devices that pass the filter.
+// ListDevices implements store.Store. The database applies the tag filter
+// (Dialect.HasTags), so a page costs one query whatever the fleet's size.
+// With q.Status the reported state comes from the same rows.
 func (s *Store) ListDevices(ctx context.Context, q store.DeviceQuery) ([]api.Device, error) {
 	cols := deviceCols
 	if q.Status {
 		cols += `, desired_version, reported`
 	}
+	query := `SELECT ` + cols + ` FROM devices WHERE id > ?`
+	args := []any{q.After}
+	if len(q.Tags) > 0 {
+		want, err := json.Marshal(q.Tags)
+		if err != nil {
+			return nil, fmt.Errorf("encoding the tag filter: %w", err)
+		}
+		query += ` AND ` + s.d.HasTags
+		args = append(args, string(want))
+	}
+	query += ` ORDER BY id LIMIT ?`
+	args = append(args, q.Limit)
+
+	rows, err := s.r.QueryContext(ctx, s.q(query), args...)
+	if err != nil {
+		return nil, fmt.Errorf("listing devices: %w", err)
+	}
+	defer rows.Close()
 	out := []api.Device{}
-	after := q.After
-	batch := max(q.Limit, 100)
-	for len(out) < q.Limit {
-		rows, err := s.r.QueryContext(ctx, s.q(`SELECT `+cols+
-			` FROM devices WHERE id > ? ORDER BY id LIMIT ?`), after, batch)
+	for rows.Next() {
+		var (
+			desired int64
+			report  string
+			extra   []any
+		)
+		if q.Status {
+			extra = []any{&desired, &report}
+		}
+		d, err := scanDevice(rows, extra...)
 		if err != nil {
 			return nil, fmt.Errorf("listing devices: %w", err)
 		}
-		n := 0
-		for rows.Next() {
-			var (
-				desired int64
-				report  string
-				extra   []any
-			)
-			if q.Status {
-				extra = []any{&desired, &report}
-			}
-			d, err := scanDevice(rows, extra...)
+		if len(d.Tags) == 0 {
+			d.Tags = nil
+		}
+		if q.Status {
+			st, err := decodeStatus(d.ID, d.LastSeen, desired, report)
 			if err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("listing devices: %w", err)
+				return nil, err
 			}
-			n++
-			after = d.ID
-			if !hasTags(d.Tags, q.Tags) || len(out) == q.Limit {
-				continue
-			}
-			if len(d.Tags) == 0 {
-				d.Tags = nil
-			}
-			if q.Status {
-				st, err := decodeStatus(d.ID, d.LastSeen, desired, report)
-				if err != nil {
-					rows.Close()
-					return nil, err
-				}
-				d.Status = &st
-			}
-			out = append(out, d)
-			if len(out) == q.Limit {
-				break
-			}
+			d.Status = &st
 		}
-		err = rows.Err()
-		rows.Close()
-		if err != nil {
-			return nil, fmt.Errorf("listing devices: %w", err)
-		}
-		if n < batch {
-			break
-		}
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("listing devices: %w", err)
 	}
 	return out, nil
-}
-
-func hasTags(have, want map[string]string) bool {
-	for k, v := range want {
-		if hv, ok := have[k]; !ok || hv != v {
-			return false
-		}
-	}
-	return true
 }
 
 // DeleteDevice implements store.Store.
