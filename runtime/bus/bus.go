@@ -163,7 +163,7 @@ func New(cfg Config) (*Bus, error) {
 			b.modules = append(b.modules, e.Name())
 		}
 	}
-	if err := b.writePasswd(); err != nil {
+	if err := b.writePasswd(nil); err != nil {
 		return nil, err
 	}
 
@@ -249,15 +249,10 @@ func (b *Bus) openToModules(ctx context.Context) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.open = true
-	if err := b.writePasswd(); err != nil {
+	if err := b.admitModules(); err != nil {
 		b.log.Error("opening the bus to modules", "err", err)
 		return
 	}
-	if err := b.broker.reload(); err != nil {
-		b.log.Error("opening the bus to modules", "err", err)
-		return
-	}
-	b.openSessions()
 	b.log.Info("bus ready", "modules", len(b.modules))
 }
 
@@ -334,8 +329,8 @@ func (b *Bus) applyModules(mods []api.Module) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if slices.Equal(want, b.modules) {
-		if b.open { // retry sessions an earlier attempt failed to open
-			b.openSessions()
+		if b.open && len(b.sessionsToOpen()) > 0 { // an earlier attempt failed
+			return b.admitModules()
 		}
 		return nil
 	}
@@ -353,28 +348,50 @@ func (b *Bus) applyModules(mods []api.Module) error {
 		}
 	}
 	b.modules = want
-	if err := b.writePasswd(); err != nil {
-		return err
-	}
-	if err := b.broker.reload(); err != nil && !errors.Is(err, errBrokerNotRunning) {
-		return err
-	}
 	if b.open {
-		b.openSessions()
+		if err := b.admitModules(); err != nil {
+			return err
+		}
+	} else {
+		if err := b.writePasswd(nil); err != nil {
+			return err
+		}
+		if err := b.broker.reload(); err != nil && !errors.Is(err, errBrokerNotRunning) {
+			return err
+		}
 	}
 	b.log.Info("bus credentials updated", "modules", len(want))
 	return nil
 }
 
-// writePasswd writes the password file from the secrets on disk. b.mu is
-// held or b is not yet shared.
-func (b *Bus) writePasswd() error {
+// admitModules lets every module in with its own secret, after opening the
+// sessions of those that have none yet (sessions.go). b.mu is held and the
+// bus is open.
+func (b *Bus) admitModules() error {
+	b.openSessions()
+	if err := b.writePasswd(nil); err != nil {
+		return err
+	}
+	if err := b.broker.reload(); err != nil && !errors.Is(err, errBrokerNotRunning) {
+		return err
+	}
+	return nil
+}
+
+// writePasswd writes the password file from the secrets on disk; a module
+// named in instead gets that secret in place of its own. Modules are left
+// out until the bus is open. b.mu is held or b is not yet shared.
+func (b *Bus) writePasswd(instead map[string]string) error {
 	users := map[string]string{}
 	list := []string{RouterUser, TwinUser}
 	if b.open {
 		list = append(list, b.modules...)
 	}
 	for _, u := range list {
+		if s, ok := instead[u]; ok {
+			users[u] = s
+			continue
+		}
 		s, err := b.secret(u)
 		if err != nil {
 			return err

@@ -1,6 +1,8 @@
 package bus
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -17,18 +19,21 @@ import (
 // a message routed to a module that has not yet connected for the first
 // time (its container is still being pulled, or it starts after its
 // senders) would be dropped. The bus therefore opens each new module's
-// session itself, as the module, before the module's container exists:
-// it connects with a persistent session, subscribes to the module's inputs
-// at QoS 1 and disconnects. From then on the broker keeps the module's
-// inputs for it, within the queue limits, until the module connects and
-// takes them (with a persistent session of its own, as the SDK does).
+// session itself, as the module: it connects with a persistent session,
+// subscribes to the module's inputs at QoS 1 and disconnects. From then on
+// the broker keeps the module's inputs for it, within the queue limits,
+// until the module connects and takes them (with a persistent session of
+// its own, as the SDK does).
 //
-// A marker file per module records that its session was opened, so that
-// restarting edgeplaned does not connect as a module that is running (the
-// broker would disconnect the module to let the new connection in). The
-// broker saves sessions in its persistence file, so they survive its
-// restarts. When a module is removed, its session is discarded with it, so
-// that a module added again later under the same name starts empty.
+// While the bus does that, the password file holds a one-time secret of
+// the bus's for the module instead of the module's own, so the module
+// cannot connect yet: a second connection under the same client id would
+// close the first. A marker file per module records that its session was
+// opened, so that this happens once in the module's life and never to a
+// module that is running. The broker saves sessions in its persistence
+// file, so they survive its restarts. When a module is removed, its session
+// is discarded with it, so that a module added again later under the same
+// name starts empty.
 
 // sessionTimeout bounds one connection that opens or discards a session.
 const sessionTimeout = 10 * time.Second
@@ -37,15 +42,46 @@ func (b *Bus) sessionMarker(module string) string {
 	return filepath.Join(b.files.sessions, module)
 }
 
-// openSessions opens the session of every module that has none yet. It
-// logs and leaves for a later call what fails (the broker may be
-// restarting). b.mu is held and the bus is open to modules.
-func (b *Bus) openSessions() {
+// sessionsToOpen returns the modules whose session the bus has not opened.
+func (b *Bus) sessionsToOpen() []string {
+	var out []string
 	for _, m := range b.modules {
-		if _, err := os.Stat(b.sessionMarker(m)); err == nil {
-			continue
+		if _, err := os.Stat(b.sessionMarker(m)); err != nil {
+			out = append(out, m)
 		}
-		if err := b.moduleSession(m, false); err != nil {
+	}
+	return out
+}
+
+// openSessions opens the session of every module that has none yet, with
+// those modules admitted under one-time secrets; the caller then admits
+// every module with its own secret. What fails is logged and left for a
+// later call (the broker may be restarting). b.mu is held and the bus is
+// open.
+func (b *Bus) openSessions() {
+	pending := b.sessionsToOpen()
+	if len(pending) == 0 {
+		return
+	}
+	once := map[string]string{}
+	for _, m := range pending {
+		raw := make([]byte, 32)
+		if _, err := rand.Read(raw); err != nil {
+			b.log.Warn("making a one-time secret", "err", err)
+			return
+		}
+		once[m] = hex.EncodeToString(raw)
+	}
+	if err := b.writePasswd(once); err != nil {
+		b.log.Warn("opening module sessions", "err", err)
+		return
+	}
+	if err := b.broker.reload(); err != nil {
+		b.log.Warn("opening module sessions", "err", err)
+		return
+	}
+	for _, m := range pending {
+		if err := b.moduleSession(m, once[m], false); err != nil {
 			b.log.Warn("opening the session of a module; inputs routed to it before it connects may be dropped",
 				"module", m, "err", err)
 			continue
@@ -62,7 +98,11 @@ func (b *Bus) openSessions() {
 // its credential is still valid. b.mu is held.
 func (b *Bus) discardSession(module string) {
 	if b.open {
-		if err := b.moduleSession(module, true); err != nil {
+		secret, err := b.secret(module)
+		if err == nil {
+			err = b.moduleSession(module, secret, true)
+		}
+		if err != nil {
 			b.log.Warn("discarding the session of a removed module", "module", module, "err", err)
 		}
 	}
@@ -71,16 +111,12 @@ func (b *Bus) discardSession(module string) {
 	}
 }
 
-// moduleSession connects to the broker as module. With clean false it
-// leaves a persistent session subscribed to the module's inputs; with clean
-// true it discards the module's session. Messages the broker delivers
+// moduleSession connects to the broker as module, with secret. With clean
+// false it leaves a persistent session subscribed to the module's inputs;
+// with clean true it discards the module's session. Messages the broker delivers
 // meanwhile are not acknowledged, so it delivers them again to the
 // module's next connection.
-func (b *Bus) moduleSession(module string, clean bool) error {
-	secret, err := b.secret(module)
-	if err != nil {
-		return err
-	}
+func (b *Bus) moduleSession(module, secret string, clean bool) error {
 	o := mqtt.NewClientOptions().
 		AddBroker("unix://" + b.files.sock).
 		SetClientID(module).
