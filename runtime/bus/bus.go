@@ -21,7 +21,10 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/edgeplane/edgeplane/hub/api"
 	"github.com/edgeplane/edgeplane/runtime/bus/topic"
@@ -68,6 +71,10 @@ type Config struct {
 	Limits Limits
 	// Routes compiles route text; default CompileRoutes.
 	Routes RouteCompiler
+	// FastRoutePlugin is the path of the fast-route plugin
+	// (edgeplane-fastroute.so, fastroute.go); "" routes every message
+	// through the router.
+	FastRoutePlugin string
 	// NoUpstream leaves out the store-and-forward queue: $upstream
 	// messages are dropped and counted. For tests of the local bus alone.
 	NoUpstream bool
@@ -90,6 +97,8 @@ type Bus struct {
 	// Until then the password file holds only their users, so no module
 	// can publish into the void before the router's session exists.
 	open bool
+	// admitted is set once modules can connect (openToModules).
+	admitted atomic.Bool
 }
 
 var _ extension.Extension = (*Bus)(nil)
@@ -138,10 +147,22 @@ func New(cfg Config) (*Bus, error) {
 	if err := os.MkdirAll(b.files.sockDir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating the bus directory: %w", err)
 	}
-	if err := b.files.writeConfig(cfg.Limits); err != nil {
+	if cfg.FastRoutePlugin != "" {
+		if _, err := os.Stat(cfg.FastRoutePlugin); err != nil {
+			return nil, fmt.Errorf("configuring the bus: fast-route plugin: %w", err)
+		}
+	}
+	if err := b.files.writeConfig(cfg.Limits, cfg.FastRoutePlugin); err != nil {
 		return nil, err
 	}
 	if err := writeFileAtomic(b.files.acl, []byte(aclText()), 0o600); err != nil {
+		return nil, err
+	}
+	// No fast routes until the first Apply: the router takes everything.
+	if err := os.Remove(b.files.fastRoutes); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	if _, err := b.writeFastRoutes(nil); err != nil {
 		return nil, err
 	}
 	routerSecret, err := b.secret(RouterUser)
@@ -253,6 +274,7 @@ func (b *Bus) openToModules(ctx context.Context) {
 		b.log.Error("opening the bus to modules", "err", err)
 		return
 	}
+	b.admitted.Store(true)
 	b.log.Info("bus ready", "modules", len(b.modules))
 }
 
@@ -316,6 +338,15 @@ func (b *Bus) Apply(ctx context.Context, ds *api.DesiredState) error {
 		}
 	}
 	b.router.SetRoutes(routes)
+	changed, err := b.writeFastRoutes(ds.Routes)
+	if err != nil {
+		return err
+	}
+	if changed {
+		if err := b.reloadBroker(); err != nil && !errors.Is(err, errBrokerNotRunning) {
+			return err
+		}
+	}
 	return b.twins.Apply(ds)
 }
 
@@ -372,7 +403,7 @@ func (b *Bus) admitModules() error {
 	if err := b.writePasswd(nil); err != nil {
 		return err
 	}
-	if err := b.broker.reload(); err != nil && !errors.Is(err, errBrokerNotRunning) {
+	if err := b.reloadBroker(); err != nil && !errors.Is(err, errBrokerNotRunning) {
 		return err
 	}
 	return nil
@@ -383,7 +414,7 @@ func (b *Bus) admitModules() error {
 // out until the bus is open. b.mu is held or b is not yet shared.
 func (b *Bus) writePasswd(instead map[string]string) error {
 	users := map[string]string{}
-	list := []string{RouterUser, TwinUser}
+	list := []string{RouterUser, TwinUser, SyncUser}
 	if b.open {
 		list = append(list, b.modules...)
 	}
@@ -458,6 +489,9 @@ func (b *Bus) Healthy() error {
 	if !b.broker.running() {
 		return errors.New("bus broker not running")
 	}
+	if !b.admitted.Load() {
+		return errors.New("bus not yet open to modules")
+	}
 	if err := b.router.Healthy(); err != nil {
 		return err
 	}
@@ -467,4 +501,33 @@ func (b *Bus) Healthy() error {
 		}
 	}
 	return b.twins.Healthy()
+}
+
+// reloadBroker makes the broker read its files again and returns once it
+// has. Mosquitto reloads between two rounds of its event loop, after the
+// signal, so the second of two round trips made after the signal is
+// served by the reloaded broker: connecting is the first, a publish at
+// QoS 1 (refused by the ACL, acknowledged all the same) the second.
+func (b *Bus) reloadBroker() error {
+	if err := b.broker.reload(); err != nil {
+		return err
+	}
+	secret, err := b.secret(SyncUser)
+	if err != nil {
+		return err
+	}
+	o := mqtt.NewClientOptions().
+		AddBroker("unix://" + b.files.sock).
+		SetClientID(SyncUser).
+		SetUsername(SyncUser).
+		SetPassword(secret).
+		SetCleanSession(true).
+		SetAutoReconnect(false).
+		SetConnectTimeout(sessionTimeout)
+	c := mqtt.NewClient(o)
+	if err := wait(c.Connect(), "reloading the broker: connecting"); err != nil {
+		return err
+	}
+	defer c.Disconnect(0)
+	return wait(c.Publish("edgeplane/sync", 1, false, []byte{}), "reloading the broker: publishing")
 }

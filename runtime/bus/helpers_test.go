@@ -77,13 +77,20 @@ func startBus(t testing.TB, ds *api.DesiredState) *testBus {
 // startBusIn runs a bus in dir for ds until stop or the end of the test.
 func startBusIn(t testing.TB, dir string, ds *api.DesiredState) *testBus {
 	t.Helper()
+	return startBusWith(t, dir, ds, "")
+}
+
+// startBusWith is startBusIn with the fast-route plugin at plugin ("" for
+// none).
+func startBusWith(t testing.TB, dir string, ds *api.DesiredState, plugin string) *testBus {
+	t.Helper()
 	requireMosquitto(t)
 	level := slog.LevelInfo
 	if _, bench := t.(*testing.B); bench {
 		level = slog.LevelWarn
 	}
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: level}))
-	b, err := New(Config{DeviceID: "dev1", Dir: dir, Log: log})
+	b, err := New(Config{DeviceID: "dev1", Dir: dir, Log: log, FastRoutePlugin: plugin})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,6 +30,9 @@ import (
 const (
 	RouterUser = "_edgeplane-router"
 	TwinUser   = "_edgeplane-twin"
+	// SyncUser connects only to wait for a reload of the broker
+	// (Bus.reloadBroker); the ACL lets it do nothing.
+	SyncUser = "_edgeplane-sync"
 )
 
 // Limits are the broker's queue and memory bounds. Mosquitto's default
@@ -62,7 +65,7 @@ var DefaultLimits = Limits{
 
 // brokerFiles are the paths of the broker's files inside the bus directory.
 type brokerFiles struct {
-	dir, conf, passwd, acl, sockDir, sock, persist, secrets, sessions, pid string
+	dir, conf, passwd, acl, sockDir, sock, persist, secrets, sessions, fastRoutes, pid string
 }
 
 func newBrokerFiles(dir string) brokerFiles {
@@ -78,13 +81,15 @@ func newBrokerFiles(dir string) brokerFiles {
 		// sessions holds a marker per module whose broker session the
 		// bus opened (sessions.go).
 		sessions: filepath.Join(dir, "sessions"),
-		pid:      filepath.Join(dir, "mosquitto.pid"),
+		// fastRoutes is the table of the fast-route plugin (fastroute.go).
+		fastRoutes: filepath.Join(dir, "fastroutes"),
+		pid:        filepath.Join(dir, "mosquitto.pid"),
 	}
 }
 
 // writeConfig writes mosquitto.conf. It only changes when the bus
 // directory or the limits change, which needs a restart of the broker.
-func (f brokerFiles) writeConfig(l Limits) error {
+func (f brokerFiles) writeConfig(l Limits, plugin string) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Written by edgeplaned; changes are overwritten. See docs/bus.md.\n")
 	if os.Geteuid() == 0 {
@@ -117,6 +122,10 @@ func (f brokerFiles) writeConfig(l Limits) error {
 	fmt.Fprintf(&b, "log_type error\nlog_type warning\nlog_type notice\nlog_type information\n")
 	fmt.Fprintf(&b, "log_timestamp false\n")
 	fmt.Fprintf(&b, "connection_messages true\n")
+	if plugin != "" {
+		fmt.Fprintf(&b, "plugin %s\n", plugin)
+		fmt.Fprintf(&b, "plugin_opt_table %s\n", f.fastRoutes)
+	}
 	return writeFileAtomic(f.conf, []byte(b.String()), 0o600)
 }
 

@@ -76,7 +76,7 @@ func (b *Bus) openSessions() {
 		b.log.Warn("opening module sessions", "err", err)
 		return
 	}
-	if err := b.broker.reload(); err != nil {
+	if err := b.reloadBroker(); err != nil {
 		b.log.Warn("opening module sessions", "err", err)
 		return
 	}

@@ -99,6 +99,13 @@ func (b *Bag) Encode() (string, error) {
 }
 
 // writeEscaped writes s query-escaped with spaces as "%20".
+// EscapeValue returns s escaped as a bag value, as Encode writes values.
+func EscapeValue(s string) string {
+	var b strings.Builder
+	writeEscaped(&b, s)
+	return b.String()
+}
+
 func writeEscaped(out *strings.Builder, s string) {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
