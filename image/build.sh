@@ -14,6 +14,8 @@
 #   EDGEPLANED_BIN     the edgeplaned binary to install (required; make
 #                      image builds it)
 #   EDGEPLANED_UNIT    its user unit (default appliance/systemd/edgeplaned.service)
+#   FASTROUTE_PLUGIN   the broker's fast-route plugin (required; make image
+#                      builds it)
 #   IMAGE_DEBUG_LOGIN  1 = passwordless root login on the console (never
 #                      for production)
 #   IMAGE_CACHE_DIR    where the mmdebstrap tarball is cached
@@ -32,6 +34,9 @@ debug_login=${IMAGE_DEBUG_LOGIN:-0}
 edgeplaned_bin=${EDGEPLANED_BIN:-}
 [ -n "$edgeplaned_bin" ] && [ -x "$edgeplaned_bin" ] ||
 	die "EDGEPLANED_BIN must name the edgeplaned binary to install (make image builds it)"
+fastroute_plugin=${FASTROUTE_PLUGIN:-}
+[ -n "$fastroute_plugin" ] && [ -f "$fastroute_plugin" ] ||
+	die "FASTROUTE_PLUGIN must name the fast-route plugin to install (make image builds it)"
 root_mib=${ROOT_SIZE:-1536}
 esp_mib=${ESP_SIZE:-256}
 data_mib=${DATA_SIZE:-512}

@@ -32,6 +32,8 @@ customize_root() {
 	local unit=${EDGEPLANED_UNIT:-$repo/appliance/systemd/edgeplaned.service}
 	[ -f "$unit" ] || die "$unit is missing: the daemon has no unit"
 	install -D -m 0755 "$edgeplaned_bin" "$root/usr/bin/edgeplaned"
+	# The broker's fast-route plugin, where edgeplaned looks by default.
+	install -D -m 0644 "$fastroute_plugin" "$root/usr/lib/edgeplane/edgeplane-fastroute.so"
 	install -D -m 0644 "$unit" \
 		"$root/usr/lib/systemd/user/edgeplaned.service"
 	enable_user_unit edgeplaned.service default.target

@@ -5,6 +5,11 @@ MODULE_TAG ?= dev
 # REGISTRY=host:port also pushes the images there (plain HTTP allowed).
 REGISTRY ?=
 
+.PHONY: fastroute-plugin
+fastroute-plugin: ## Build the broker's fast-route plugin (needs mosquitto-dev) into bin/edgeplane-fastroute.so.
+	@mkdir -p $(BIN)
+	gcc -shared -fPIC -O2 -Wall -Wextra -Werror -o $(BIN)/edgeplane-fastroute.so runtime/bus/fastroute/fastroute.c
+
 .PHONY: module-binaries
 module-binaries: ## Build the example modules as static binaries into bin/modules.
 	@mkdir -p $(BIN)/modules
@@ -23,6 +28,6 @@ module-images: module-binaries ## Build the example module images (localhost/edg
 	done
 
 .PHONY: bench-bus
-bench-bus: ## Benchmark the bus: routed module-to-module against one raw Mosquitto hop, and latency.
+bench-bus: ## Benchmark the bus: module-to-module in the broker and through the router, against one raw Mosquitto hop, and latency.
 	go test -tags '$(GO_TAGS)' -run '^$$' -bench 'BusThroughput' -benchtime 50000x ./runtime/bus/
 	go test -tags '$(GO_TAGS)' -run '^$$' -bench 'BusLatency' -benchtime 1x ./runtime/bus/

@@ -18,7 +18,9 @@ image: ## Build the bootable gateway disk image (raw, qcow2, raw.zst) into out/i
 $(IMAGE_OUT)/.stamp: $(IMAGE_INPUTS)
 	@mkdir -p $(BIN)
 	go build -tags '$(GO_TAGS)' -o $(BIN)/edgeplaned ./cmd/edgeplaned
-	EDGEPLANED_BIN=$(BIN)/edgeplaned IMAGE_DEBUG_LOGIN=$(IMAGE_DEBUG_LOGIN) bash image/build.sh $(IMAGE_OUT)
+	$(MAKE) --no-print-directory fastroute-plugin
+	EDGEPLANED_BIN=$(BIN)/edgeplaned FASTROUTE_PLUGIN=$(BIN)/edgeplane-fastroute.so \
+		IMAGE_DEBUG_LOGIN=$(IMAGE_DEBUG_LOGIN) bash image/build.sh $(IMAGE_OUT)
 	@touch $@
 
 .PHONY: image-test

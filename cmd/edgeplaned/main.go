@@ -51,15 +51,17 @@ func run(configPath, timingFlag string) error {
 		return err
 	}
 	log.Info("starting edgeplaned", "version", version.Version, "config", configPath,
-		"device", cfg.DeviceID, "hub", cfg.HubURL, "data_dir", cfg.DataDir, "podman", cfg.PodmanSocket)
+		"device", cfg.DeviceID, "hub", cfg.HubURL, "data_dir", cfg.DataDir, "podman", cfg.PodmanSocket,
+		"fast_route_plugin", cfg.FastRoutePlugin)
 
 	// Step 2: extensions; each one gets Validate, Apply, Wiring and Run
 	// as runtime/extension describes. The bus runs Mosquitto, the router,
 	// twins and the $upstream queue.
 	b, err := bus.New(bus.Config{
 		DeviceID: cfg.DeviceID, Dir: cfg.BusDir, MosquittoPath: cfg.MosquittoPath,
-		Limits: bus.Limits{MaxQueuedMessages: cfg.BusMaxQueuedMessages, MaxQueuedBytes: cfg.BusMaxQueuedBytes},
-		Log:    log.With("extension", "bus"),
+		FastRoutePlugin: cfg.FastRoutePlugin,
+		Limits:          bus.Limits{MaxQueuedMessages: cfg.BusMaxQueuedMessages, MaxQueuedBytes: cfg.BusMaxQueuedBytes},
+		Log:             log.With("extension", "bus"),
 	})
 	if err != nil {
 		return err

@@ -49,6 +49,11 @@ type Config struct {
 	BusDir string `yaml:"bus_dir"`
 	// MosquittoPath is the broker binary; default /usr/sbin/mosquitto.
 	MosquittoPath string `yaml:"mosquitto_path"`
+	// FastRoutePlugin is the broker plugin that routes unconditional
+	// module-to-module routes inside the broker; default
+	// DefaultFastRoutePlugin when that file exists, "none" to route every
+	// message through the router.
+	FastRoutePlugin string `yaml:"fast_route_plugin"`
 	// BusMaxQueuedMessages and BusMaxQueuedBytes bound what the broker
 	// holds for one client; 0 takes the defaults (100000, 256 MiB).
 	BusMaxQueuedMessages int   `yaml:"bus_max_queued_messages"`
@@ -58,6 +63,10 @@ type Config struct {
 	// logged.
 	key []byte
 }
+
+// DefaultFastRoutePlugin is where packages and the appliance image install
+// the fast-route plugin (runtime/bus/fastroute).
+const DefaultFastRoutePlugin = "/usr/lib/edgeplane/edgeplane-fastroute.so"
 
 // Key returns the decoded device key.
 func (c *Config) Key() []byte { return c.key }
@@ -155,6 +164,18 @@ func (c *Config) complete() error {
 	}
 	if c.MosquittoPath == "" {
 		c.MosquittoPath = "/usr/sbin/mosquitto"
+	}
+	switch c.FastRoutePlugin {
+	case "":
+		if _, err := os.Stat(DefaultFastRoutePlugin); err == nil {
+			c.FastRoutePlugin = DefaultFastRoutePlugin
+		}
+	case "none":
+		c.FastRoutePlugin = ""
+	default:
+		if !filepath.IsAbs(c.FastRoutePlugin) {
+			bad("fast_route_plugin %q must be an absolute path or none", c.FastRoutePlugin)
+		}
 	}
 	if c.BusMaxQueuedMessages < 0 || c.BusMaxQueuedBytes < 0 {
 		bad("bus_max_queued_messages and bus_max_queued_bytes must not be negative")

@@ -124,6 +124,7 @@ device_id: $gw
 device_key: $key
 data_dir: $home/data
 podman_socket: unix:///run/user/$uid/podman/podman.sock
+fast_route_plugin: $QS_DIR/edgeplane-fastroute.so
 EOF
 	)
 	chown "$user:$user" "$home/.config/edgeplane/edgeplaned.yaml"
@@ -133,6 +134,7 @@ EOF
 		"${USER_CMD[@]}" podman system service --time=0 "unix:///run/user/$uid/podman/podman.sock"
 	wait_for "$gw Podman API" 60 test -S "/run/user/$uid/podman/podman.sock"
 	install -m 0755 "$BIN/edgeplaned" "$QS_DIR/edgeplaned"
+	install -m 0644 "$BIN/edgeplane-fastroute.so" "$QS_DIR/edgeplane-fastroute.so"
 	# edgeplaned's output goes to the journal, as under systemd.
 	start_bg "edgeplaned-$gw" "$QS_DIR/logs/edgeplaned-$gw.log" \
 		"${USER_CMD[@]}" systemd-cat --identifier="edgeplaned-$gw" --stderr-priority=warning \

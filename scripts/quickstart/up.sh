@@ -17,8 +17,8 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 QS_TIMEOUT=${QS_TIMEOUT:-180}
 
 [ "$(id -u)" -eq 0 ] || die "run as root (sudo make quickstart): each gateway gets its own unprivileged user"
-for b in edgeplane edgeplaned terraform-provider-edgeplane; do
-	[ -x "$BIN/$b" ] || die "$BIN/$b is missing; run 'make build' first"
+for b in edgeplane edgeplaned terraform-provider-edgeplane edgeplane-fastroute.so; do
+	[ -f "$BIN/$b" ] || die "$BIN/$b is missing; run 'make build' first"
 done
 TF=$(find_terraform) || die "terraform not found; run 'make tools-terraform'"
 if [ -e "$QS_DIR/pids" ] && [ -n "$(ls -A "$QS_DIR/pids" 2>/dev/null)" ]; then
