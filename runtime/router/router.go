@@ -1,7 +1,9 @@
 // Package router moves messages between modules on the local bus: it takes
-// every module output from the broker at QoS 1, asks the device's routes
-// where each message goes, publishes it to module inputs at QoS 1 and hands
-// $upstream messages to the store-and-forward queue.
+// module outputs from the broker at QoS 1, asks the device's routes where
+// each message goes, publishes it to module inputs at QoS 1 and hands
+// $upstream messages to the store-and-forward queue. Outputs whose routes
+// are all unconditional module-to-module routes may be routed inside the
+// broker instead (runtime/bus, fast routes); the router never sees those.
 //
 // A message is acknowledged to the broker only after all of that is done,
 // so a router that dies mid-way gets the message again from its persistent
