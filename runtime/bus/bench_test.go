@@ -156,6 +156,7 @@ func rawHop(tb testing.TB, url string, n int, every time.Duration) (*sink, time.
 // input "in". With where set the route has that condition, so that the
 // router, not the broker, routes it.
 func benchBus(b *testing.B, where string) *testBus {
+	requireMosquitto(b)
 	ds := &api.DesiredState{DeviceID: "dev1",
 		Modules: []api.Module{{Name: "a"}, {Name: "b"}},
 		Routes:  []api.Route{rt("r", "a/out", "b/in", where)}}

@@ -88,6 +88,7 @@ func TestFastRouteTable(t *testing.T) {
 // true). Module b must get each on both inputs or on neither, with the same
 // property bag.
 func TestFastRoutesDeliverWhatTheRouterDelivers(t *testing.T) {
+	requireMosquitto(t)
 	ds := &api.DesiredState{DeviceID: "dev1",
 		Modules: []api.Module{{Name: "a"}, {Name: "b"}},
 		Routes: []api.Route{rt("fast", "a/o1", "b/in1", ""),
@@ -194,6 +195,7 @@ func TestFastRoutesDeliverWhatTheRouterDelivers(t *testing.T) {
 // the output to the router, a second route fans it out in the broker, and a
 // removed route stops it.
 func TestFastRoutesFollowRouteChanges(t *testing.T) {
+	requireMosquitto(t)
 	ds := &api.DesiredState{DeviceID: "dev1", Version: 1,
 		Modules: []api.Module{{Name: "a"}, {Name: "b"}, {Name: "c"}},
 		Routes:  []api.Route{rt("r", "a/o", "b/i", "")}}
