@@ -184,7 +184,7 @@ func New(cfg Config) (*Bus, error) {
 			b.modules = append(b.modules, e.Name())
 		}
 	}
-	if err := b.writePasswd(nil); err != nil {
+	if err := b.writePasswd(); err != nil {
 		return nil, err
 	}
 
@@ -384,7 +384,7 @@ func (b *Bus) applyModules(mods []api.Module) error {
 			return err
 		}
 	} else {
-		if err := b.writePasswd(nil); err != nil {
+		if err := b.writePasswd(); err != nil {
 			return err
 		}
 		if err := b.broker.reload(); err != nil && !errors.Is(err, errBrokerNotRunning) {
@@ -395,34 +395,29 @@ func (b *Bus) applyModules(mods []api.Module) error {
 	return nil
 }
 
-// admitModules lets every module in with its own secret, after opening the
+// admitModules lets every module in with its own secret and opens the
 // sessions of those that have none yet (sessions.go). b.mu is held and the
 // bus is open.
 func (b *Bus) admitModules() error {
-	b.openSessions()
-	if err := b.writePasswd(nil); err != nil {
+	if err := b.writePasswd(); err != nil {
 		return err
 	}
 	if err := b.reloadBroker(); err != nil && !errors.Is(err, errBrokerNotRunning) {
 		return err
 	}
+	b.openSessions()
 	return nil
 }
 
-// writePasswd writes the password file from the secrets on disk; a module
-// named in instead gets that secret in place of its own. Modules are left
-// out until the bus is open. b.mu is held or b is not yet shared.
-func (b *Bus) writePasswd(instead map[string]string) error {
+// writePasswd writes the password file from the secrets on disk. Modules
+// are left out until the bus is open. b.mu is held or b is not yet shared.
+func (b *Bus) writePasswd() error {
 	users := map[string]string{}
 	list := []string{RouterUser, TwinUser, SyncUser}
 	if b.open {
 		list = append(list, b.modules...)
 	}
 	for _, u := range list {
-		if s, ok := instead[u]; ok {
-			users[u] = s
-			continue
-		}
 		s, err := b.secret(u)
 		if err != nil {
 			return err

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
@@ -438,41 +437,5 @@ func TestInputsKeptUntilFirstConnect(t *testing.T) {
 	tb.module(t, "filter", func(c *sdk.Client) { c.HandleInput("in1", in.handle) })
 	if got := in.next(t); string(got.Body) != "fresh" {
 		t.Fatalf("the filter added again got %q first, want %q: its old session was kept", got.Body, "fresh")
-	}
-}
-
-// A module gets in only once the bus has opened its session: until then its
-// own secret is refused, so it can never race the bus for its client id.
-func TestModuleAdmittedAfterItsSession(t *testing.T) {
-	dir := shortTempDir(t)
-	done := make(chan error, 1)
-	go func() {
-		// Knock as the filter from before the bus starts until it gets in.
-		secret := filepath.Join(dir, "secrets", "filter")
-		sock := filepath.Join(dir, "sock", "broker.sock")
-		for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(2 * time.Millisecond) {
-			sec, err := os.ReadFile(secret)
-			if err != nil {
-				continue
-			}
-			o := mqtt.NewClientOptions().AddBroker("unix://" + sock).SetClientID("filter").
-				SetUsername("filter").SetPassword(strings.TrimSpace(string(sec))).SetConnectTimeout(time.Second)
-			c := mqtt.NewClient(o)
-			if tok := c.Connect(); !tok.WaitTimeout(2*time.Second) || tok.Error() != nil {
-				continue
-			}
-			c.Disconnect(0)
-			if _, err := os.Stat(filepath.Join(dir, "sessions", "filter")); err != nil {
-				done <- fmt.Errorf("the filter got in before its session was opened: %v", err)
-				return
-			}
-			done <- nil
-			return
-		}
-		done <- errors.New("the filter never got in")
-	}()
-	startBusIn(t, dir, twoModules())
-	if err := <-done; err != nil {
-		t.Fatal(err)
 	}
 }

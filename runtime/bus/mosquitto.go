@@ -18,6 +18,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/google/renameio/v2"
 	"golang.org/x/crypto/pbkdf2"
@@ -214,6 +215,9 @@ type broker struct {
 
 	mu   sync.Mutex
 	proc *os.Process // nil while not running
+	// handlers is closed once the running broker has said it runs: it
+	// then handles SIGHUP, which kills it before that.
+	handlers chan struct{}
 }
 
 // errBrokerNotRunning is returned by reload when no broker runs; the next
@@ -244,15 +248,17 @@ func (b *broker) run(ctx context.Context, ready chan<- struct{}) error {
 		}
 		return fmt.Errorf("starting mosquitto: %w", err)
 	}
+	handlers := make(chan struct{})
 	b.mu.Lock()
 	b.proc = cmd.Process
+	b.handlers = handlers
 	b.mu.Unlock()
 	b.log.Info("broker started", "pid", cmd.Process.Pid)
 
 	logDone := make(chan struct{})
 	go func() {
 		defer close(logDone)
-		b.copyLog(stderr, ready)
+		b.copyLog(stderr, ready, handlers)
 	}()
 
 	waitDone := make(chan error, 1)
@@ -279,9 +285,9 @@ func (b *broker) run(ctx context.Context, ready chan<- struct{}) error {
 
 // copyLog sends Mosquitto's log lines to slog and closes ready when the
 // broker says it is listening.
-func (b *broker) copyLog(r io.Reader, ready chan<- struct{}) {
+func (b *broker) copyLog(r io.Reader, ready, handlers chan<- struct{}) {
 	sc := bufio.NewScanner(r)
-	readyClosed := false
+	readyClosed, handlersClosed := false, false
 	for sc.Scan() {
 		line := sc.Text()
 		switch {
@@ -291,6 +297,10 @@ func (b *broker) copyLog(r io.Reader, ready chan<- struct{}) {
 			b.log.Warn("mosquitto", "line", line)
 		default:
 			b.log.Debug("mosquitto", "line", line)
+		}
+		if !handlersClosed && strings.HasSuffix(line, " running") {
+			close(handlers)
+			handlersClosed = true
 		}
 		if !readyClosed && strings.Contains(line, "Opening unix listen socket") {
 			// The socket is bound right after this line; the client side
@@ -302,21 +312,39 @@ func (b *broker) copyLog(r io.Reader, ready chan<- struct{}) {
 	if !readyClosed {
 		close(ready)
 	}
+	if !handlersClosed { // it is exiting: reload need not wait
+		close(handlers)
+	}
 }
 
 // reload makes Mosquitto read its password and ACL files again (SIGHUP),
-// keeping every connection and queued message.
+// keeping every connection and queued message. A broker that is still
+// starting is waited for (up to handlersTimeout): SIGHUP would kill it.
 func (b *broker) reload() error {
 	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.proc == nil {
+	proc, handlers := b.proc, b.handlers
+	b.mu.Unlock()
+	if proc == nil {
 		return errBrokerNotRunning
 	}
-	if err := b.proc.Signal(syscall.SIGHUP); err != nil {
+	select {
+	case <-handlers:
+	case <-time.After(handlersTimeout):
+		return fmt.Errorf("reloading mosquitto: it did not finish starting within %v", handlersTimeout)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.proc != proc {
+		return errBrokerNotRunning // it exited meanwhile; the next one reads the files anew
+	}
+	if err := proc.Signal(syscall.SIGHUP); err != nil {
 		return fmt.Errorf("reloading mosquitto: %w", err)
 	}
 	return nil
 }
+
+// handlersTimeout bounds how long reload waits for a starting broker.
+const handlersTimeout = 10 * time.Second
 
 func (b *broker) running() bool {
 	b.mu.Lock()

@@ -1,8 +1,6 @@
 package bus
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -25,12 +23,14 @@ import (
 // until the module connects and takes them (with a persistent session of
 // its own, as the SDK does).
 //
-// While the bus does that, the password file holds a one-time secret of
-// the bus's for the module instead of the module's own, so the module
-// cannot connect yet: a second connection under the same client id would
-// close the first. A marker file per module records that its session was
-// opened, so that this happens once in the module's life and never to a
-// module that is running. The broker saves sessions in its persistence
+// It does so as soon as the module is admitted, before its container is
+// created, so that the module itself is not yet there to be disconnected
+// by a second connection under its client id. (Admitting the module under
+// a one-time secret while its session is opened would close even that
+// window, but Mosquitto 2.0 disconnects the offline session when the real
+// secret replaces the one-time one on reload, and crashed doing so.) A
+// marker file per module records that its session was opened, so that this
+// happens once in the module's life and never to a module that is running. The broker saves sessions in its persistence
 // file, so they survive its restarts. When a module is removed, its session
 // is discarded with it, so that a module added again later under the same
 // name starts empty.
@@ -53,35 +53,16 @@ func (b *Bus) sessionsToOpen() []string {
 	return out
 }
 
-// openSessions opens the session of every module that has none yet, with
-// those modules admitted under one-time secrets; the caller then admits
-// every module with its own secret. What fails is logged and left for a
-// later call (the broker may be restarting). b.mu is held and the bus is
-// open.
+// openSessions opens the session of every module that has none yet. What
+// fails is logged and left for a later call (the broker may be
+// restarting). b.mu is held and the modules are admitted.
 func (b *Bus) openSessions() {
-	pending := b.sessionsToOpen()
-	if len(pending) == 0 {
-		return
-	}
-	once := map[string]string{}
-	for _, m := range pending {
-		raw := make([]byte, 32)
-		if _, err := rand.Read(raw); err != nil {
-			b.log.Warn("making a one-time secret", "err", err)
-			return
+	for _, m := range b.sessionsToOpen() {
+		secret, err := b.secret(m)
+		if err == nil {
+			err = b.moduleSession(m, secret, false)
 		}
-		once[m] = hex.EncodeToString(raw)
-	}
-	if err := b.writePasswd(once); err != nil {
-		b.log.Warn("opening module sessions", "err", err)
-		return
-	}
-	if err := b.reloadBroker(); err != nil {
-		b.log.Warn("opening module sessions", "err", err)
-		return
-	}
-	for _, m := range pending {
-		if err := b.moduleSession(m, once[m], false); err != nil {
+		if err != nil {
 			b.log.Warn("opening the session of a module; inputs routed to it before it connects may be dropped",
 				"module", m, "err", err)
 			continue
