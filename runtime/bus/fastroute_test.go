@@ -2,6 +2,7 @@ package bus
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -148,6 +149,7 @@ func TestFastRoutesDeliverWhatTheRouterDelivers(t *testing.T) {
 		"ü=1",
 		"%24.cid=c%C3%BC&%24.ct=text%2Fplain&%24.uid=",
 	}
+	corpus = append(corpus, randomBags(400)...)
 	for i, bag := range corpus {
 		for _, out := range []string{"o1", "o2"} {
 			tp := "modules/a/outputs/" + out
@@ -186,8 +188,13 @@ func TestFastRoutesDeliverWhatTheRouterDelivers(t *testing.T) {
 			t.Errorf("bag %q: in the broker %q, by the router %q", bag, fast, want)
 		}
 	}
-	if delivered < 15 {
-		t.Errorf("only %d of %d bags delivered: the corpus lost its point", delivered, len(corpus))
+	// The router saw every o2 message and the o1 messages the broker left
+	// to it; the rest of o1 was routed in the broker.
+	inBroker := 2*len(corpus) + 2 - int(tb.Router().Stats().Received)
+	t.Logf("%d of %d bags delivered; %d routed in the broker", delivered, len(corpus), inBroker)
+	if delivered < len(corpus)/4 || inBroker < len(corpus)/10 {
+		t.Errorf("%d of %d bags delivered, %d routed in the broker: the corpus lost its point",
+			delivered, len(corpus), inBroker)
 	}
 }
 
@@ -258,4 +265,34 @@ func TestFastRoutesFollowRouteChanges(t *testing.T) {
 	if pid2, _ := os.ReadFile(filepath.Join(tb.dir, "mosquitto.pid")); string(pid2) != string(pid1) {
 		t.Errorf("the broker was restarted (pid %s, then %s), want a reload", pid1, pid2)
 	}
+}
+
+// randomBags returns n bags made of pieces that the bag rules treat
+// differently (system and application keys, escapes of every kind, broken
+// ones, separators), the same n on every run.
+func randomBags(n int) []string {
+	keys := []string{"%24.ct", "%24.ce", "%24.mid", "%24.cid", "%24.uid", "%24.cdid", "%24.cmid", "%24.on",
+		"%24.zz", "%24", "a", "b", "B", "_x", "~t", "-", "k.y", "a%2Db", "%41", "", "ü"}
+	vals := []string{"", "1", "x", "%2F", "%2f", "%41", "%20", "%", "%G1", "a%26b", "~._-", "%C3%BC",
+		"ü", "a;b", "%3B", "text%2Fplain", "z"}
+	r := rand.New(rand.NewPCG(1, 2))
+	out := make([]string, 0, n)
+	for range n {
+		var b strings.Builder
+		for i := range 1 + r.IntN(5) {
+			if i > 0 || r.IntN(8) == 0 {
+				b.WriteByte('&')
+			}
+			b.WriteString(keys[r.IntN(len(keys))])
+			if r.IntN(10) > 0 {
+				b.WriteByte('=')
+				b.WriteString(vals[r.IntN(len(vals))])
+			}
+		}
+		if r.IntN(10) == 0 {
+			b.WriteByte('&')
+		}
+		out = append(out, b.String())
+	}
+	return out
 }
