@@ -99,6 +99,8 @@ type Bus struct {
 	open bool
 	// admitted is set once modules can connect (openToModules).
 	admitted atomic.Bool
+	// reloading serialises reloadBroker: its connections share a client id.
+	reloading sync.Mutex
 }
 
 var _ extension.Extension = (*Bus)(nil)
@@ -504,6 +506,8 @@ func (b *Bus) Healthy() error {
 // served by the reloaded broker: connecting is the first, a publish at
 // QoS 1 (refused by the ACL, acknowledged all the same) the second.
 func (b *Bus) reloadBroker() error {
+	b.reloading.Lock()
+	defer b.reloading.Unlock()
 	if err := b.broker.reload(); err != nil {
 		return err
 	}
