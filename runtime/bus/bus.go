@@ -24,8 +24,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	mqtt "github.com/eclipse/paho.mqtt.golang"
-
 	"github.com/edgeplane/edgeplane/hub/api"
 	"github.com/edgeplane/edgeplane/runtime/bus/topic"
 	"github.com/edgeplane/edgeplane/runtime/extension"
@@ -511,21 +509,9 @@ func (b *Bus) reloadBroker() error {
 	if err := b.broker.reload(); err != nil {
 		return err
 	}
-	secret, err := b.secret(SyncUser)
+	c, err := b.connectOnce(SyncUser, true)
 	if err != nil {
-		return err
-	}
-	o := mqtt.NewClientOptions().
-		AddBroker("unix://" + b.files.sock).
-		SetClientID(SyncUser).
-		SetUsername(SyncUser).
-		SetPassword(secret).
-		SetCleanSession(true).
-		SetAutoReconnect(false).
-		SetConnectTimeout(sessionTimeout)
-	c := mqtt.NewClient(o)
-	if err := wait(c.Connect(), "reloading the broker: connecting"); err != nil {
-		return err
+		return fmt.Errorf("reloading the broker: %w", err)
 	}
 	defer c.Disconnect(0)
 	return wait(c.Publish("edgeplane/sync", 1, false, []byte{}), "reloading the broker: publishing")

@@ -58,11 +58,7 @@ func (b *Bus) sessionsToOpen() []string {
 // restarting). b.mu is held and the modules are admitted.
 func (b *Bus) openSessions() {
 	for _, m := range b.sessionsToOpen() {
-		secret, err := b.secret(m)
-		if err == nil {
-			err = b.moduleSession(m, secret, false)
-		}
-		if err != nil {
+		if err := b.moduleSession(m, false); err != nil {
 			b.log.Warn("opening the session of a module; inputs routed to it before it connects may be dropped",
 				"module", m, "err", err)
 			continue
@@ -79,11 +75,7 @@ func (b *Bus) openSessions() {
 // its credential is still valid. b.mu is held.
 func (b *Bus) discardSession(module string) {
 	if b.open {
-		secret, err := b.secret(module)
-		if err == nil {
-			err = b.moduleSession(module, secret, true)
-		}
-		if err != nil {
+		if err := b.moduleSession(module, true); err != nil {
 			b.log.Warn("discarding the session of a removed module", "module", module, "err", err)
 		}
 	}
@@ -92,24 +84,14 @@ func (b *Bus) discardSession(module string) {
 	}
 }
 
-// moduleSession connects to the broker as module, with secret. With clean
-// false it leaves a persistent session subscribed to the module's inputs;
-// with clean true it discards the module's session. Messages the broker delivers
+// moduleSession connects to the broker as module. With clean false it
+// leaves a persistent session subscribed to the module's inputs; with clean
+// true it discards the module's session. Messages the broker delivers
 // meanwhile are not acknowledged, so it delivers them again to the
 // module's next connection.
-func (b *Bus) moduleSession(module, secret string, clean bool) error {
-	o := mqtt.NewClientOptions().
-		AddBroker("unix://" + b.files.sock).
-		SetClientID(module).
-		SetUsername(module).
-		SetPassword(secret).
-		SetCleanSession(clean).
-		SetAutoAckDisabled(true).
-		SetAutoReconnect(false).
-		SetConnectTimeout(sessionTimeout)
-	o.SetDefaultPublishHandler(func(mqtt.Client, mqtt.Message) {})
-	c := mqtt.NewClient(o)
-	if err := wait(c.Connect(), "connecting"); err != nil {
+func (b *Bus) moduleSession(module string, clean bool) error {
+	c, err := b.connectOnce(module, clean)
+	if err != nil {
 		return err
 	}
 	defer c.Disconnect(0)
@@ -117,6 +99,31 @@ func (b *Bus) moduleSession(module, secret string, clean bool) error {
 		return nil
 	}
 	return wait(c.Subscribe(topic.Inputs(module), 1, nil), "subscribing to its inputs")
+}
+
+// connectOnce connects to the broker as user, with user's secret, for a
+// few exchanges: nothing it receives is acknowledged and it does not
+// reconnect. The caller disconnects it.
+func (b *Bus) connectOnce(user string, clean bool) (mqtt.Client, error) {
+	secret, err := b.secret(user)
+	if err != nil {
+		return nil, err
+	}
+	o := mqtt.NewClientOptions().
+		AddBroker("unix://" + b.files.sock).
+		SetClientID(user).
+		SetUsername(user).
+		SetPassword(secret).
+		SetCleanSession(clean).
+		SetAutoAckDisabled(true).
+		SetAutoReconnect(false).
+		SetConnectTimeout(sessionTimeout)
+	o.SetDefaultPublishHandler(func(mqtt.Client, mqtt.Message) {})
+	c := mqtt.NewClient(o)
+	if err := wait(c.Connect(), "connecting as "+user); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 func wait(t mqtt.Token, what string) error {
